@@ -1,0 +1,59 @@
+# Headwater — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+
+.PHONY: run test lint typecheck contracts pytest bench lock services clean
+
+# ---- environments (installed from the lock files, exactly what CI tested) ----
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip>=24"
+
+$(VENV)/.runtime-installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet --require-hashes -r requirements.lock
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(VENV)/.dev-installed: requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet --require-hashes -r requirements-dev.lock
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	@touch $@ $(VENV)/.runtime-installed
+
+# ---- make run: embedded SQLite + built-in simulated models + a demo key ----
+run: $(VENV)/.runtime-installed
+	$(BIN)/headwater demo
+
+# ---- make test: lint, types, import contracts and the whole suite ----
+test: $(VENV)/.dev-installed services lint typecheck contracts pytest
+
+services:
+	@bash scripts/ensure-services.sh
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+contracts: $(VENV)/.dev-installed
+	$(BIN)/lint-imports
+
+pytest: $(VENV)/.dev-installed
+	@bash scripts/pytest.sh
+
+# ---- make bench: nginx + wrk, reference proxy vs Headwater (not a test) ----
+bench: $(VENV)/.dev-installed
+	@bash bench/run.sh
+
+# ---- regenerate the lock files (needs uv: pip install uv) ----
+lock:
+	printf 'hatchling>=1.25\neditables>=0.5\n' > /tmp/headwater-build.in
+	uv pip compile pyproject.toml /tmp/headwater-build.in -o requirements.lock --generate-hashes --python-version 3.11 --no-header
+	uv pip compile pyproject.toml --extra dev -o requirements-dev.lock --generate-hashes --python-version 3.11 --no-header
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,42 @@
+"""Start-up work done once per server (before workers start): migrations and the admin token."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from headwater.clock import utcnow
+from headwater.keys.secret import hash_key
+from headwater.settings import Settings
+from headwater.storage.sql import migrate
+from headwater.storage.sql.tables import admin_tokens
+
+ADMIN_TOKEN_PREFIX = "hwadm_"  # noqa: S105 - a prefix, not a secret
+
+
+async def ensure_admin_token(engine: AsyncEngine, settings: Settings) -> str | None:
+    """When no HEADWATER_ADMIN_TOKEN is set and none was ever generated, generate one.
+
+    Returns the new token (to be shown once), or ``None``. Only its hash is stored.
+    """
+    if settings.admin_token is not None:
+        return None
+    async with engine.begin() as conn:
+        existing = (await conn.execute(select(func.count()).select_from(admin_tokens))).scalar_one()
+        if existing:
+            return None
+        token = ADMIN_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        try:
+            await conn.execute(admin_tokens.insert().values(hash=hash_key(token), created_at=utcnow()))
+        except IntegrityError:
+            return None
+    return token
+
+
+async def prepare(engine: AsyncEngine, settings: Settings) -> str | None:
+    if settings.auto_migrate:
+        await migrate.upgrade(engine)
+    return await ensure_admin_token(engine, settings)

@@ -1,0 +1,1 @@
+"""The model catalog: models (assets) and their deployments."""

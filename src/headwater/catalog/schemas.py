@@ -1,0 +1,74 @@
+"""Model and deployment schemas, shared by the admin API and ``kind: Model`` documents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+
+from headwater.names import Name
+
+ModelKind = Literal["chat", "completion", "embedding"]
+Access = Literal["open", "restricted"]
+ModelStatus = Literal["active", "disabled"]
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,255}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Pricing(_Strict):
+    input_per_million: Decimal = Field(Decimal(0), ge=0, max_digits=24, decimal_places=12)
+    output_per_million: Decimal = Field(Decimal(0), ge=0, max_digits=24, decimal_places=12)
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+
+
+class DeploymentSpec(_Strict):
+    provider: Literal["openai"] = Field(
+        "openai", description="openai: any OpenAI-compatible server (vLLM, TGI, Ollama, the simulator)."
+    )
+    base_url: AnyHttpUrl = Field(description="Up to and including /v1, e.g. http://vllm:8000/v1")
+    upstream_model: str = Field(min_length=1, max_length=256)
+    credential_env: str | None = Field(
+        None, pattern=ENV_NAME, description="Environment variable holding the upstream API key."
+    )
+    timeout: float | None = Field(None, gt=0, le=3600, description="Seconds; default from settings.")
+    weight: int = Field(1, ge=1, le=1000)
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_query(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+        if value.query or value.fragment:
+            raise ValueError("base_url must not have a query or fragment")
+        return value
+
+    def url(self) -> str:
+        return str(self.base_url).rstrip("/")
+
+
+class ModelSpec(_Strict):
+    kind: ModelKind = "chat"
+    access: Access = "open"
+    description: str = Field("", max_length=2000)
+    context_window: int | None = Field(None, ge=1)
+    pricing: Pricing = Field(default_factory=Pricing)
+    status: ModelStatus = "active"
+    deployments: list[DeploymentSpec] = Field(min_length=1, max_length=64)
+
+
+class ModelCreate(ModelSpec):
+    name: Name
+
+
+class ModelRead(ModelSpec):
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModelPage(BaseModel):
+    items: list[ModelRead]
+    next: str | None

@@ -1,0 +1,47 @@
+"""The ``headwater`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from headwater import __version__
+from headwater.cli import keys, models, usage
+from headwater.cli.apply import apply_command
+from headwater.cli.client import CliError
+from headwater.cli.demo import demo
+from headwater.cli.output import errors
+from headwater.cli.server import migrate_command, serve, sim
+
+app = typer.Typer(
+    name="headwater",
+    help="Headwater: one governed, OpenAI-compatible endpoint for every model.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("serve")(serve)
+app.command("sim")(sim)
+app.command("migrate")(migrate_command)
+app.command("apply")(apply_command)
+app.command("demo")(demo)
+app.add_typer(keys.app, name="keys")
+app.add_typer(models.app, name="models")
+app.add_typer(usage.app, name="usage")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version."""
+    print(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except CliError as exc:
+        errors.print(f"error: {exc}", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

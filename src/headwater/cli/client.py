@@ -1,0 +1,74 @@
+"""A small admin API client for the CLI (HEADWATER_URL, HEADWATER_TOKEN)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+class CliError(Exception):
+    """One clear line for the user, then a non-zero exit."""
+
+
+def _describe(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}: {response.text[:200]}"
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            loc = [str(p) for p in item.get("loc", []) if p not in ("body", "query", "path")]
+            parts.append(f"{'.'.join(loc) or 'request'}: {item.get('msg')}")
+        return "; ".join(parts)
+    if isinstance(detail, str):
+        return detail
+    return f"HTTP {response.status_code}"
+
+
+class AdminClient:
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0) -> None:
+        self.url = (url or os.environ.get("HEADWATER_URL") or DEFAULT_URL).rstrip("/")
+        token = token or os.environ.get("HEADWATER_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> AdminClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, "/api/v1" + path, **kwargs)
+        except httpx.ConnectError:
+            raise CliError(
+                f"cannot reach Headwater at {self.url} (is `headwater serve` running? set HEADWATER_URL)"
+            ) from None
+        except httpx.TimeoutException:
+            raise CliError(f"Headwater at {self.url} did not answer in time") from None
+        except httpx.HTTPError as exc:
+            raise CliError(f"request to {self.url} failed: {exc}") from None
+        if response.status_code == 401:
+            hint = "" if "Authorization" in self._http.headers else " (HEADWATER_TOKEN is not set)"
+            raise CliError(f"not authorised: {_describe(response)}{hint}")
+        if response.status_code >= 400:
+            raise CliError(_describe(response))
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self.request("POST", path, json=body)

@@ -1,0 +1,54 @@
+"""Printing: Rich tables for people, JSON for machines."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.flush()
+
+
+def print_json_line(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data).decode() + "\n")
+    sys.stdout.flush()
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], title: str | None = None
+) -> None:
+    grid = Table(title=title, show_lines=False, header_style="bold")
+    for _, header in columns:
+        grid.add_column(header)
+    for row in rows:
+        grid.add_row(*(cell(row.get(field)) for field, _ in columns))
+    console.print(grid)
+
+
+def details(row: dict[str, Any], fields: Sequence[tuple[str, str]]) -> None:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for field, label in fields:
+        grid.add_row(label, cell(row.get(field)))
+    console.print(grid)

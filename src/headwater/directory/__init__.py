@@ -1,0 +1,1 @@
+"""The directory: users, groups and service accounts, the owners of keys."""

@@ -1,0 +1,1 @@
+"""The data plane: a pure ASGI, OpenAI-compatible gateway. No FastAPI, no SQL on the hot path."""

@@ -1,0 +1,113 @@
+"""The gateway's ASGI application: the route table, request ids, errors in OpenAI's shape."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+
+import orjson
+
+from headwater.errors import GatewayError, MethodNotAllowed, NotFound, error_body
+from headwater.gateway import requests
+from headwater.gateway.auth import authenticate
+from headwater.gateway.http import Headers, Receive, Scope, Send, send_bytes, send_error
+from headwater.gateway.proxy import Proxy, SnapshotHolder
+
+log = logging.getLogger("headwater.gateway")
+
+#: POST routes served by the proxy. ``GET /v1/models`` and the probes are handled here.
+PROXY_ROUTES: dict[str, requests.Endpoint] = {
+    "/v1/chat/completions": requests.CHAT,
+    "/v1/completions": requests.COMPLETIONS,
+    "/v1/embeddings": requests.EMBEDDINGS,
+}
+#: Paths that need no credentials.
+PUBLIC = frozenset({"/healthz", "/readyz"})
+
+
+def _request_id(value: bytes | None) -> str:
+    if value and len(value) <= 128 and value.isascii():
+        text = value.decode("ascii")
+        if text.isprintable() and " " not in text:
+            return text
+    return os.urandom(16).hex()
+
+
+class Gateway:
+    def __init__(
+        self, *, proxy: Proxy, snapshots: SnapshotHolder, ready: Callable[[], Awaitable[bool]]
+    ) -> None:
+        self._proxy = proxy
+        self._snapshots = snapshots
+        self._ready = ready
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = request_id = length = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"x-request-id":
+                request_id = value
+            elif name == b"content-length":
+                length = value
+        rid = _request_id(request_id)
+        headers: Headers = [(b"x-request-id", rid.encode())]
+        path: str = scope["path"]
+        method: str = scope["method"]
+        try:
+            endpoint = PROXY_ROUTES.get(path)
+            if endpoint is not None:
+                if method != "POST":
+                    raise _method_not_allowed(method, path)
+                declared = int(length) if length is not None and length.isdigit() else None
+                await self._proxy.handle(
+                    endpoint,
+                    receive,
+                    send,
+                    authorization=authorization,
+                    content_length=declared,
+                    request_id=rid,
+                    headers=headers,
+                )
+            elif path == "/v1/models" or path.startswith("/v1/models/"):
+                if method != "GET":
+                    raise _method_not_allowed(method, path)
+                await self._models(send, authorization, path[len("/v1/models/") :], headers)
+            elif path == "/healthz":
+                await send_bytes(send, 200, b'{"status":"ok"}', headers)
+            elif path == "/readyz":
+                ready = self._snapshots.current.revision >= 0 and await self._ready()
+                body = b'{"status":"ready"}' if ready else b'{"status":"not ready"}'
+                await send_bytes(send, 200 if ready else 503, body, headers)
+            else:
+                raise NotFound(f"Invalid URL ({method} {path})", code="unknown_url")
+        except GatewayError as error:
+            await send_error(send, error, headers)
+        except Exception:
+            log.exception("unhandled error in request %s", rid)
+            body = error_body("The gateway failed to handle the request.", "api_error", "internal_error")
+            await send_bytes(send, 500, body, headers)
+
+    async def _models(self, send: Send, authorization: bytes | None, name: str, headers: Headers) -> None:
+        snapshot = self._snapshots.current
+        key = authenticate(authorization, snapshot)
+        visible = [
+            {"id": model.name, "object": "model", "created": model.created, "owned_by": "headwater"}
+            for model in snapshot.models.values()
+            if model.enabled and key.allows(model.name)
+        ]
+        if not name:
+            await send_bytes(send, 200, orjson.dumps({"object": "list", "data": visible}), headers)
+            return
+        for entry in visible:
+            if entry["id"] == name:
+                await send_bytes(send, 200, orjson.dumps(entry), headers)
+                return
+        raise NotFound(
+            f"The model `{name}` does not exist or you do not have access to it.", code="model_not_found"
+        )
+
+
+def _method_not_allowed(method: str, path: str) -> GatewayError:
+    return MethodNotAllowed(f"Method {method} is not allowed on {path}.", code="method_not_allowed")

@@ -1,0 +1,1 @@
+"""API keys: format, hashing, records and their admin API."""

@@ -1,0 +1,71 @@
+"""API key schemas of the admin API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from headwater.names import Name, Owner, parse_duration
+
+KeyStatus = Literal["active", "disabled", "expired", "revoked"]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128)
+    description: str = Field("", max_length=2000)
+    owner: Owner | None = Field(None, description="user:NAME, group:NAME or serviceaccount:NAME")
+    models: list[Name] | None = Field(None, description="Model scope; null means every model.")
+    expires_at: datetime | None = None
+    expires_in: str | None = Field(None, description="Relative expiry such as 30d, 12h, 2w.")
+
+    @field_validator("expires_in")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("expires_at needs a timezone, e.g. 2027-01-01T00:00:00Z")
+        return value
+
+
+class KeyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=128)
+    description: str | None = Field(None, max_length=2000)
+    models: list[Name] | None = None
+    expires_at: datetime | None = None
+    status: Literal["active", "disabled"] | None = None
+
+
+class KeyRead(BaseModel):
+    id: str
+    prefix: str
+    name: str
+    description: str
+    owner: str | None
+    models: list[str] | None
+    status: KeyStatus
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyRead):
+    key: str = Field(description="The secret. Shown once, never again.")
+
+
+class KeyPage(BaseModel):
+    items: list[KeyRead]
+    next: str | None

@@ -1,0 +1,127 @@
+"""The composition root: the only module that wires concrete parts together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from headwater.admin.app import create_admin_app
+from headwater.control import ControlPlane
+from headwater.gateway.app import Gateway
+from headwater.gateway.http import Receive, Scope, Send
+from headwater.gateway.proxy import Proxy
+from headwater.gateway.upstream import Upstream
+from headwater.keys.secret import hash_key
+from headwater.logs import configure
+from headwater.settings import Settings
+from headwater.snapshot import SnapshotRefresher
+from headwater.storage.sql import migrate
+from headwater.storage.sql.database import create_engine, ping
+from headwater.storage.sql.snapshot_source import SqlSnapshotSource
+from headwater.storage.sql.usage import SqlUsageStore
+from headwater.usage.writer import BatchWriter
+
+log = logging.getLogger("headwater")
+
+GATEWAY_PREFIX = "/v1/"
+PROBES = frozenset({"/healthz", "/readyz", "/v1"})
+
+
+class Headwater:
+    """One process: the gateway on /v1/* and the probes, the admin API on everything else."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = create_engine(settings.resolved_database_url)
+        self.snapshots = SnapshotRefresher(SqlSnapshotSource(self.engine), settings.snapshot_poll_interval_s)
+        self.usage = BatchWriter(
+            SqlUsageStore(self.engine),
+            flush_interval_s=settings.usage_flush_interval_s,
+            batch_size=settings.usage_batch_size,
+            buffer_limit=settings.usage_buffer_limit,
+        )
+        self.upstream = Upstream(
+            connect_timeout_s=settings.upstream_connect_timeout_s,
+            timeout_s=settings.upstream_timeout_s,
+            pool_size=settings.upstream_pool_size,
+        )
+        proxy = Proxy(
+            snapshots=self.snapshots,
+            upstream=self.upstream,
+            usage=self.usage,
+            max_body_bytes=settings.max_body_bytes,
+        )
+        self.gateway = Gateway(proxy=proxy, snapshots=self.snapshots, ready=self._ready)
+        control_plane = ControlPlane(engine=self.engine, changed=self._changed)
+        token = settings.admin_token.get_secret_value() if settings.admin_token else None
+        self.admin = create_admin_app(control_plane, hash_key(token) if token else None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith(GATEWAY_PREFIX) or path in PROBES:
+                await self.gateway(scope, receive, send)
+            else:
+                await self.admin(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        else:
+            await self.admin(scope, receive, send)
+
+    async def start(self) -> None:
+        if self.settings.auto_migrate:
+            await migrate.upgrade(self.engine)
+        await self.snapshots.start()
+        await self.upstream.start()
+        self.usage.start()
+
+    async def stop(self) -> None:
+        """After the server has drained in-flight requests: flush usage, then close."""
+        await self.usage.close()
+        await self.upstream.close()
+        await self.snapshots.stop()
+        await self.engine.dispose()
+
+    async def _changed(self) -> None:
+        await self.snapshots.refresh()
+
+    async def _ready(self) -> bool:
+        return self.snapshots.healthy() and await ping(self.engine)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as exc:
+                    log.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.stop()
+                finally:
+                    await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(settings: Settings | None = None) -> Headwater:
+    settings = settings or Settings()
+    configure(settings.log_format, settings.log_level)
+    return Headwater(settings)
+
+
+def app_factory() -> Any:
+    """What ``uvicorn`` workers import (``headwater.main:app_factory``, factory=True)."""
+    return create_app()
+
+
+async def _run_once(coro: Any) -> Any:
+    return await coro
+
+
+def run_sync(coro: Any) -> Any:
+    return asyncio.run(_run_once(coro))

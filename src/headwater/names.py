@@ -1,0 +1,33 @@
+"""Names, owners and durations: the small value types shared by the admin API, CLI and YAML."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+#: Resource names: what ``metadata.name`` holds. DNS-label-like, dots allowed (``granite-3.1-8b``).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=128)]
+
+OWNER_TYPES = ("user", "group", "serviceaccount")
+OWNER_PATTERN = r"^(user|group|serviceaccount):[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
+Owner = Annotated[str, StringConstraints(pattern=OWNER_PATTERN)]
+
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30d``, ``12h``, ``90m``, ``2w``, ``45s`` → a timedelta."""
+    match = _DURATION.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"invalid duration {text!r}: use a positive number and s, m, h, d or w, e.g. 30d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def split_owner(owner: str) -> tuple[str, str]:
+    kind, _, name = owner.partition(":")
+    return kind, name

@@ -1,0 +1,1 @@
+"""Declarative resources: ``apiVersion: headwater/v1`` documents and ``headwater apply``."""

@@ -1,0 +1,138 @@
+"""``headwater apply``: make the stored configuration match the documents, idempotently.
+
+Everything is applied in one transaction, in dependency order (groups, users, service accounts,
+models). A dry run does the same work and rolls it back, so it checks references exactly. When
+nothing changes, nothing is written and the revision does not move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from headwater.catalog import service as catalog
+from headwater.catalog.schemas import ModelSpec
+from headwater.control import ControlPlane
+from headwater.directory import service as directory
+from headwater.directory.schemas import GroupSpec, ServiceAccountSpec, UserSpec
+from headwater.problems import InvalidProblem
+from headwater.resources.documents import SPECS, Resource, canonical, parse
+from headwater.storage.sql import catalog as catalog_repo
+from headwater.storage.sql import directory as directory_repo
+from headwater.storage.sql.database import bump_revision
+
+Action = Literal["created", "updated", "unchanged"]
+
+
+class ResourceResult(BaseModel):
+    kind: str
+    name: str
+    action: Action
+    diff: list[str]
+
+
+class ApplyResult(BaseModel):
+    dry_run: bool
+    changed: bool
+    results: list[ResourceResult]
+
+
+async def _current(conn: AsyncConnection, kind: str, name: str) -> BaseModel | None:
+    getters: dict[str, Callable[[AsyncConnection, str], Awaitable[Any]]] = {
+        "Group": directory_repo.get_group,
+        "User": directory_repo.get_user,
+        "ServiceAccount": directory_repo.get_service_account,
+        "Model": catalog_repo.get,
+    }
+    found = await getters[kind](conn, name)
+    if found is None:
+        return None
+    spec_type = SPECS[kind]
+    spec: BaseModel = spec_type.model_validate(found.model_dump(include=set(spec_type.model_fields)))
+    return spec
+
+
+async def _put(conn: AsyncConnection, resource: Resource) -> None:
+    loc: tuple[str | int, ...] = ("documents", resource.index, "spec")
+    spec = resource.spec
+    if isinstance(spec, GroupSpec):
+        await directory.put_group_in(conn, resource.name, spec)
+    elif isinstance(spec, UserSpec):
+        await directory.put_user_in(conn, resource.name, spec, loc)
+    elif isinstance(spec, ServiceAccountSpec):
+        await directory.put_service_account_in(conn, resource.name, spec, loc)
+    elif isinstance(spec, ModelSpec):
+        await catalog.put_in(conn, resource.name, spec)
+
+
+def _flatten(value: Any, prefix: str = "spec") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}.{key}"))
+        return flat
+    if isinstance(value, list) and value and any(isinstance(item, dict) for item in value):
+        flat = {}
+        for index, item in enumerate(value):
+            flat.update(_flatten(item, f"{prefix}[{index}]"))
+        return flat
+    return {prefix: value}
+
+
+def diff(before: Any, after: Any) -> list[str]:
+    old, new = _flatten(before) if before is not None else {}, _flatten(after)
+    lines = []
+    for path in sorted(old.keys() | new.keys()):
+        if path not in old:
+            lines.append(f"+ {path}: {new[path]!r}")
+        elif path not in new:
+            lines.append(f"- {path}: {old[path]!r}")
+        elif old[path] != new[path]:
+            lines.append(f"~ {path}: {old[path]!r} -> {new[path]!r}")
+    return lines
+
+
+async def apply(cp: ControlPlane, documents: list[Any], *, dry_run: bool) -> ApplyResult:
+    resources, errors = parse(documents)
+    if errors:
+        first = errors[0]
+        raise InvalidProblem(("body", "documents", first.index, *first.loc), first.message)
+    results: list[ResourceResult] = []
+    async with cp.engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            for resource in resources:
+                current = await _current(conn, resource.kind, resource.name)
+                before = canonical(current) if current is not None else None
+                after = canonical(resource.spec)
+                if before == after:
+                    results.append(
+                        ResourceResult(kind=resource.kind, name=resource.name, action="unchanged", diff=[])
+                    )
+                    continue
+                await _put(conn, resource)
+                action: Action = "created" if current is None else "updated"
+                results.append(
+                    ResourceResult(
+                        kind=resource.kind, name=resource.name, action=action, diff=diff(before, after)
+                    )
+                )
+            changed = any(result.action != "unchanged" for result in results)
+            if dry_run or not changed:
+                await transaction.rollback()
+            else:
+                await bump_revision(conn)
+                await transaction.commit()
+        except BaseException:
+            if transaction.is_active:
+                await transaction.rollback()
+            raise
+    if changed and not dry_run:
+        await cp.changed()
+    results.sort(
+        key=lambda result: next(r.index for r in resources if (r.kind, r.name) == (result.kind, result.name))
+    )
+    return ApplyResult(dry_run=dry_run, changed=changed, results=results)

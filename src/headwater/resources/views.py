@@ -1,0 +1,23 @@
+"""/api/v1/apply"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from headwater.admin.deps import ControlPlaneDep
+from headwater.resources.apply import ApplyResult, apply
+
+router = APIRouter(tags=["apply"])
+
+
+class ApplyRequest(BaseModel):
+    documents: list[Any] = Field(description="Resource documents (apiVersion, kind, metadata, spec).")
+    dry_run: bool = False
+
+
+@router.post("/apply", summary="Apply resource documents idempotently (GitOps)")
+async def apply_documents(body: ApplyRequest, cp: ControlPlaneDep) -> ApplyResult:
+    return await apply(cp, body.documents, dry_run=body.dry_run)

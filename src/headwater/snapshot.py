@@ -1,0 +1,140 @@
+"""The contract between the control plane and the gateway.
+
+The gateway never queries the database. It reads a frozen :class:`Snapshot` of keys and models,
+which a :class:`SnapshotRefresher` replaces whenever the control plane's revision counter moves
+(checked every ``snapshot_poll_interval_s``; an admin change in this process refreshes at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Protocol
+
+from headwater.clock import monotonic
+
+log = logging.getLogger("headwater.snapshot")
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentView:
+    id: str
+    provider: str
+    base_url: str
+    upstream_model: str
+    credential: str | None
+    timeout_s: float | None
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    input_per_million: Decimal
+    output_per_million: Decimal
+    currency: str
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> Decimal:
+        return (
+            self.input_per_million * prompt_tokens + self.output_per_million * completion_tokens
+        ) / 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ModelView:
+    name: str
+    kind: str
+    access: str
+    status: str
+    pricing: Pricing
+    deployments: tuple[DeploymentView, ...]
+    created: int
+    context_window: int | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyView:
+    id: str
+    hash: str
+    name: str
+    owner: str | None
+    models: frozenset[str] | None
+    status: str
+    expires_at: float | None
+
+    @property
+    def principal(self) -> str:
+        """Who the usage is attributed to: the owner, or the key itself for admin-made keys."""
+        return self.owner or f"key:{self.id}"
+
+    def allows(self, model: str) -> bool:
+        return self.models is None or model in self.models
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    revision: int
+    keys: Mapping[str, KeyView] = field(default_factory=lambda: MappingProxyType({}))
+    models: Mapping[str, ModelView] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class SnapshotSource(Protocol):
+    async def revision(self) -> int: ...
+
+    async def load(self) -> Snapshot: ...
+
+
+class SnapshotRefresher:
+    """Holds the current snapshot and keeps it fresh."""
+
+    def __init__(self, source: SnapshotSource, interval_s: float) -> None:
+        self._source = source
+        self._interval = interval_s
+        self.current = Snapshot(revision=-1)
+        self.loaded = False
+        self.last_ok = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._failing = False
+
+    async def refresh(self, *, force: bool = False) -> None:
+        async with self._lock:
+            revision = await self._source.revision()
+            if force or not self.loaded or revision != self.current.revision:
+                self.current = await self._source.load()
+                self.loaded = True
+            self.last_ok = monotonic()
+
+    async def start(self) -> None:
+        await self.refresh(force=True)
+        self._task = asyncio.create_task(self._run(), name="snapshot-refresher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def healthy(self, max_age_s: float = 5.0) -> bool:
+        return self.loaded and monotonic() - self.last_ok <= max_age_s
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.refresh()
+            except Exception as exc:  # the gateway keeps serving the last snapshot
+                if not self._failing:
+                    log.error("snapshot refresh failed, serving the last one: %s", exc)
+                self._failing = True
+            else:
+                if self._failing:
+                    log.info("snapshot refresh recovered")
+                self._failing = False

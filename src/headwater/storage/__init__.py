@@ -1,0 +1,1 @@
+"""Persistence. Only this package talks SQL."""

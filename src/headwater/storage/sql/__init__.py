@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 (Core, async) storage for SQLite and PostgreSQL: one code path for both."""

@@ -1,0 +1,84 @@
+"""Builds the gateway's snapshot from the database (off the hot path)."""
+
+from __future__ import annotations
+
+import os
+from types import MappingProxyType
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from headwater.snapshot import DeploymentView, KeyView, ModelView, Pricing, Snapshot
+from headwater.storage.sql import catalog
+from headwater.storage.sql.database import current_revision
+from headwater.storage.sql.tables import api_keys, service_accounts, users
+
+
+class SqlSnapshotSource:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def revision(self) -> int:
+        async with self._engine.connect() as conn:
+            return await current_revision(conn)
+
+    async def load(self) -> Snapshot:
+        async with self._engine.connect() as conn:
+            revision = await current_revision(conn)
+            disabled_owners = {
+                ("user", name)
+                for name in (await conn.execute(select(users.c.name).where(users.c.status != "active")))
+                .scalars()
+                .all()
+            } | {
+                ("serviceaccount", name)
+                for name in (
+                    await conn.execute(
+                        select(service_accounts.c.name).where(service_accounts.c.status != "active")
+                    )
+                )
+                .scalars()
+                .all()
+            }
+            keys: dict[str, KeyView] = {}
+            for row in (await conn.execute(select(api_keys))).mappings():
+                status = row["status"]
+                if status == "active" and (row["owner_type"], row["owner_name"]) in disabled_owners:
+                    status = "disabled"
+                keys[row["id"]] = KeyView(
+                    id=row["id"],
+                    hash=row["hash"],
+                    name=row["name"],
+                    owner=f"{row['owner_type']}:{row['owner_name']}" if row["owner_type"] else None,
+                    models=frozenset(row["models"]) if row["models"] is not None else None,
+                    status=status,
+                    expires_at=row["expires_at"].timestamp() if row["expires_at"] else None,
+                )
+            models: dict[str, ModelView] = {}
+            for model in await catalog.list_all(conn):
+                models[model.name] = ModelView(
+                    name=model.name,
+                    kind=model.kind,
+                    access=model.access,
+                    status=model.status,
+                    pricing=Pricing(
+                        input_per_million=model.pricing.input_per_million,
+                        output_per_million=model.pricing.output_per_million,
+                        currency=model.pricing.currency,
+                    ),
+                    deployments=tuple(
+                        DeploymentView(
+                            id=f"{model.name}/{position}",
+                            provider=dep.provider,
+                            base_url=dep.url(),
+                            upstream_model=dep.upstream_model,
+                            credential=os.environ.get(dep.credential_env) if dep.credential_env else None,
+                            timeout_s=dep.timeout,
+                            weight=dep.weight,
+                        )
+                        for position, dep in enumerate(model.deployments)
+                    ),
+                    created=int(model.created_at.timestamp()),
+                    context_window=model.context_window,
+                )
+        return Snapshot(revision=revision, keys=MappingProxyType(keys), models=MappingProxyType(models))

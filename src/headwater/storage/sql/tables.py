@@ -1,0 +1,163 @@
+"""Tables. Names are natural keys (a resource's ``metadata.name``), as in the declarative files."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from headwater.storage.sql.types import Money, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+# One row: the configuration revision. Every change the gateway must see bumps it in the same
+# transaction; gateways poll it and reload their snapshot when it moves.
+state = Table(
+    "state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("revision", BigInteger, nullable=False),
+)
+
+admin_tokens = Table(
+    "admin_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("source", String(16), nullable=False, default="local"),
+    Column("cost_center", String(128), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("email", String(320), nullable=True),
+    Column("display_name", String(256), nullable=True),
+    Column("subject", String(256), nullable=True, unique=True),
+    Column("role", String(16), nullable=False, default="user"),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("user_name", String(128), ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
+    Column("group_name", String(128), ForeignKey("groups.name", ondelete="CASCADE"), primary_key=True),
+)
+
+service_accounts = Table(
+    "service_accounts",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("group_name", String(128), ForeignKey("groups.name", ondelete="RESTRICT"), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("access", String(16), nullable=False, default="open"),
+    Column("description", Text, nullable=False, default=""),
+    Column("context_window", Integer, nullable=True),
+    Column("input_per_million", Money, nullable=False),
+    Column("output_per_million", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("model_name", String(128), ForeignKey("models.name", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("provider", String(32), nullable=False),
+    Column("base_url", String(2048), nullable=False),
+    Column("upstream_model", String(256), nullable=False),
+    Column("credential_env", String(256), nullable=True),
+    Column("timeout_s", Float, nullable=True),
+    Column("weight", Integer, nullable=False, default=1),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("prefix", String(32), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("owner_type", String(16), nullable=True),
+    Column("owner_name", String(128), nullable=True),
+    Column("models", JSON, nullable=True),  # null: every model the owner may use
+    Column("status", String(16), nullable=False, default="active"),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("created_by", String(160), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index("ix_api_keys_owner", "owner_type", "owner_name"),
+)
+
+usage_events = Table(
+    "usage_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("ts", UTCDateTime, nullable=False, index=True),
+    Column("request_id", String(128), nullable=False),
+    Column("key_id", String(16), nullable=False, index=True),
+    Column("principal", String(160), nullable=False, index=True),
+    Column("model", String(128), nullable=False, index=True),
+    Column("deployment", String(160), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("endpoint", String(32), nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("cost", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("http_status", Integer, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("ttft_ms", Float, nullable=True),
+    Column("streamed", Boolean, nullable=False),
+    Column("estimated", Boolean, nullable=False),
+)

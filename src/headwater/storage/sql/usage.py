@@ -1,0 +1,139 @@
+"""Usage event rows: the batched writer's store and the admin API's queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from headwater.paging import decode_cursor, encode_cursor
+from headwater.storage.sql.tables import api_keys, usage_events
+from headwater.usage.events import UsageEvent
+from headwater.usage.schemas import UsageEventRead
+
+
+class SqlUsageStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def write(self, events: Sequence[UsageEvent]) -> None:
+        if not events:
+            return
+        rows: list[dict[str, Any]] = []
+        last_used: dict[str, float] = {}
+        for e in events:
+            rows.append(
+                {
+                    "ts": datetime.fromtimestamp(e.ts, UTC),
+                    "request_id": e.request_id,
+                    "key_id": e.key_id,
+                    "principal": e.principal,
+                    "model": e.model,
+                    "deployment": e.deployment,
+                    "provider": e.provider,
+                    "endpoint": e.endpoint,
+                    "prompt_tokens": e.prompt_tokens,
+                    "completion_tokens": e.completion_tokens,
+                    "cost": e.cost,
+                    "currency": e.currency,
+                    "status": e.status,
+                    "http_status": e.http_status,
+                    "latency_ms": round(e.latency_ms, 3),
+                    "ttft_ms": round(e.ttft_ms, 3) if e.ttft_ms is not None else None,
+                    "streamed": e.streamed,
+                    "estimated": e.estimated,
+                }
+            )
+            if e.ts > last_used.get(e.key_id, 0.0):
+                last_used[e.key_id] = e.ts
+        async with self._engine.begin() as conn:
+            await conn.execute(usage_events.insert(), rows)
+            # last_used_at moves in batches, never a write per request; it is not configuration,
+            # so the revision (and every gateway's snapshot) stays as it is.
+            for key_id, ts in sorted(last_used.items()):
+                when = datetime.fromtimestamp(ts, UTC)
+                await conn.execute(
+                    update(api_keys)
+                    .where(
+                        api_keys.c.id == key_id,
+                        or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < when),
+                    )
+                    .values(last_used_at=when)
+                )
+
+
+def _read(row: Any) -> UsageEventRead:
+    return UsageEventRead(
+        id=row["id"],
+        time=row["ts"],
+        request_id=row["request_id"],
+        key_id=row["key_id"],
+        principal=row["principal"],
+        model=row["model"],
+        deployment=row["deployment"],
+        provider=row["provider"],
+        endpoint=row["endpoint"],
+        prompt_tokens=row["prompt_tokens"],
+        completion_tokens=row["completion_tokens"],
+        total_tokens=row["prompt_tokens"] + row["completion_tokens"],
+        cost=row["cost"],
+        currency=row["currency"],
+        status=row["status"],
+        http_status=row["http_status"],
+        latency_ms=row["latency_ms"],
+        ttft_ms=row["ttft_ms"],
+        streamed=row["streamed"],
+        estimated=row["estimated"],
+    )
+
+
+async def page(
+    conn: AsyncConnection,
+    *,
+    key_id: str | None = None,
+    model: str | None = None,
+    principal: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_id: int | None = None,
+    order: Literal["asc", "desc"] = "desc",
+    limit: int = 100,
+    cursor: str | None = None,
+) -> tuple[list[UsageEventRead], str | None]:
+    query = select(usage_events)
+    conditions = []
+    if key_id is not None:
+        conditions.append(usage_events.c.key_id == key_id)
+    if model is not None:
+        conditions.append(usage_events.c.model == model)
+    if principal is not None:
+        conditions.append(usage_events.c.principal == principal)
+    if since is not None:
+        conditions.append(usage_events.c.ts >= since)
+    if until is not None:
+        conditions.append(usage_events.c.ts < until)
+    if after_id is not None:
+        conditions.append(usage_events.c.id > after_id)
+    if cursor:
+        (last_id,) = decode_cursor(cursor)
+        column = usage_events.c.id
+        conditions.append(column > int(last_id) if order == "asc" else column < int(last_id))
+    if conditions:
+        query = query.where(and_(*conditions))
+    column = usage_events.c.id
+    query = query.order_by(column.asc() if order == "asc" else column.desc()).limit(limit + 1)
+    rows = (await conn.execute(query)).mappings().all()
+    items = [_read(row) for row in rows[:limit]]
+    next_cursor: str | None
+    if order == "desc":
+        next_cursor = encode_cursor([items[-1].id]) if len(rows) > limit else None
+    else:  # ascending pages always say where to go on from, so that followers can poll
+        next_cursor = encode_cursor([items[-1].id]) if items else cursor
+    return items, next_cursor
+
+
+async def count(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.count()).select_from(usage_events))).scalar_one())

@@ -1,0 +1,1 @@
+"""Usage accounting: events, the batched writer, and the usage admin API."""

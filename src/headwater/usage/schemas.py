@@ -1,0 +1,36 @@
+"""Usage schemas of the admin API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+
+class UsageEventRead(BaseModel):
+    id: int
+    time: datetime
+    request_id: str
+    key_id: str
+    principal: str
+    model: str
+    deployment: str
+    provider: str
+    endpoint: str
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost: Decimal
+    currency: str
+    status: str
+    http_status: int
+    latency_ms: float
+    ttft_ms: float | None
+    streamed: bool
+    estimated: bool
+
+
+class UsagePage(BaseModel):
+    items: list[UsageEventRead]
+    next: str | None

@@ -1,0 +1,55 @@
+"""/api/v1/usage"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from headwater.admin.deps import ControlPlaneDep
+from headwater.problems import InvalidProblem
+from headwater.storage.sql import usage as repo
+from headwater.usage.schemas import UsagePage
+
+router = APIRouter(prefix="/usage", tags=["usage"])
+
+
+@router.get("/events", summary="Usage events, newest first (order=asc to follow new ones)")
+async def list_events(
+    cp: ControlPlaneDep,
+    key_id: str | None = None,
+    model: str | None = None,
+    user: Annotated[str | None, Query(description="A user's name: events attributed to user:NAME")] = None,
+    principal: Annotated[str | None, Query(description="Any principal, e.g. group:devs or key:ID")] = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+    after_id: Annotated[
+        int | None, Query(ge=0, description="Only events with a larger id (to follow)")
+    ] = None,
+    order: Literal["asc", "desc"] = "desc",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> UsagePage:
+    if user is not None and principal is not None:
+        raise InvalidProblem(("query", "principal"), "give user or principal, not both")
+    for name, value in (("from", from_), ("to", to)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidProblem(("query", name), "needs a timezone, e.g. 2026-11-01T00:00:00Z")
+    async with cp.read() as conn:
+        try:
+            items, next_cursor = await repo.page(
+                conn,
+                key_id=key_id,
+                model=model,
+                principal=f"user:{user}" if user is not None else principal,
+                since=from_,
+                until=to,
+                after_id=after_id,
+                order=order,
+                limit=limit,
+                cursor=cursor,
+            )
+        except ValueError as exc:
+            raise InvalidProblem(("query", "cursor"), str(exc)) from None
+    return UsagePage(items=items, next=next_cursor)
