@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import PlainSerializer, StringConstraints
 
 #: Resource names: what ``metadata.name`` holds. DNS-label-like, dots allowed (``granite-3.1-8b``).
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
@@ -15,6 +16,11 @@ Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=128)]
 OWNER_TYPES = ("user", "group", "serviceaccount")
 OWNER_PATTERN = r"^(user|group|serviceaccount):[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
 Owner = Annotated[str, StringConstraints(pattern=OWNER_PATTERN)]
+
+#: Exact amounts, written in fixed-point ("0.0000004", never "4E-7") in JSON.
+Amount = Annotated[
+    Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
+]
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

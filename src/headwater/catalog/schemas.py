@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-from headwater.names import Name
+from headwater.names import Amount, Name
 
 ModelKind = Literal["chat", "completion", "embedding"]
 Access = Literal["open", "restricted"]
@@ -21,8 +21,8 @@ class _Strict(BaseModel):
 
 
 class Pricing(_Strict):
-    input_per_million: Decimal = Field(Decimal(0), ge=0, max_digits=24, decimal_places=12)
-    output_per_million: Decimal = Field(Decimal(0), ge=0, max_digits=24, decimal_places=12)
+    input_per_million: Amount = Field(Decimal(0), ge=0, max_digits=24, decimal_places=12)
+    output_per_million: Amount = Field(Decimal(0), ge=0, max_digits=24, decimal_places=12)
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
 
 

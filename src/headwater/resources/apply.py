@@ -83,7 +83,10 @@ def _flatten(value: Any, prefix: str = "spec") -> dict[str, Any]:
 
 
 def diff(before: Any, after: Any) -> list[str]:
-    old, new = _flatten(before) if before is not None else {}, _flatten(after)
+    old = _flatten(before) if before is not None else {}
+    new = _flatten(after)
+    if before is None:  # a new resource: show what it sets, not every empty default
+        new = {path: value for path, value in new.items() if value not in (None, "", [], {})}
     lines = []
     for path in sorted(old.keys() | new.keys()):
         if path not in old:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from pydantic import BaseModel
+
+from headwater.names import Amount
 
 
 class UsageEventRead(BaseModel):
@@ -21,7 +22,7 @@ class UsageEventRead(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
-    cost: Decimal
+    cost: Amount
     currency: str
     status: str
     http_status: int
