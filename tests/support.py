@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,12 +31,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def output(process: subprocess.Popen[bytes]) -> str:
+    """Everything a process started by :func:`headwater` has printed so far."""
+    log = getattr(process, "log_path", None)
+    return Path(log).read_text(errors="replace") if log else ""
+
+
 def wait_http(url: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            out = process.stdout.read().decode() if process.stdout else ""
-            raise RuntimeError(f"process exited with {process.returncode}:\n{out}")
+            raise RuntimeError(f"process exited with {process.returncode}:\n{output(process)}")
         try:
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return
@@ -45,7 +51,8 @@ def wait_http(url: str, process: subprocess.Popen[bytes] | None = None, timeout:
     raise RuntimeError(f"{url} not ready after {timeout}s")
 
 
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30.0) -> str:
+    """Stop a process (gracefully first) and return what it printed."""
     if process.poll() is None:
         process.send_signal(sig)
         try:
@@ -53,9 +60,7 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: f
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    if process.stdout:
-        process.stdout.close()
-    return process.returncode
+    return output(process)
 
 
 # ---- databases ----------------------------------------------------------------------------------
@@ -88,16 +93,26 @@ def database(kind: str, directory: Path) -> Iterator[str]:
 
 
 # ---- processes ----------------------------------------------------------------------------------
+LOG_DIR = Path(tempfile.mkdtemp(prefix="headwater-test-logs-"))
+
+
 def headwater(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "headwater", *args],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    """Start a `headwater` process; its output goes to a file (a pipe could fill up and block it)."""
+    log_path = LOG_DIR / f"{args[0]}-{uuid.uuid4().hex[:8]}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "headwater", *args],
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    process.log_path = log_path  # type: ignore[attr-defined]
+    return process
 
 
-def cli(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "headwater", *args],
         env={**os.environ, **(env or {})},
@@ -158,7 +173,9 @@ def start_server(database_url: str, *, workers: int = 1, extra_env: dict[str, st
     return Server(url, token, database_url, process, env)
 
 
-def model_doc(name: str, base_url: str, *, kind: str = "chat", upstream: str | None = None, **spec: Any) -> dict[str, Any]:
+def model_doc(
+    name: str, base_url: str, *, kind: str = "chat", upstream: str | None = None, **spec: Any
+) -> dict[str, Any]:
     deployment = {"provider": "openai", "base_url": base_url, "upstream_model": upstream or name}
     deployment.update(spec.pop("deployment", {}))
     return {

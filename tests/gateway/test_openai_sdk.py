@@ -52,7 +52,9 @@ def test_chat_non_stream_reports_usage_and_public_model_name(client: openai.Open
     event = _event(server, request_id)
     assert event["prompt_tokens"] == reply.usage.prompt_tokens
     assert event["completion_tokens"] == reply.usage.completion_tokens
-    expected = (Decimal("0.20") * reply.usage.prompt_tokens + Decimal("0.60") * reply.usage.completion_tokens) / 10**6
+    expected = (
+        Decimal("0.20") * reply.usage.prompt_tokens + Decimal("0.60") * reply.usage.completion_tokens
+    ) / 10**6
     assert Decimal(str(event["cost"])) == expected
     assert event["status"] == "success" and event["streamed"] is False and event["estimated"] is False
     assert event["model"] == "chat-model" and event["deployment"] == "chat-model/0"

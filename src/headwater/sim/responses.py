@@ -1,0 +1,156 @@
+"""Payload builders for the simulator: OpenAI's JSON bodies and server-sent-event frames."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from headwater.sim.text import FIRST_PIECE, NEXT_PIECE, Embedding
+
+Header = tuple[bytes, bytes]
+
+DONE = b"data: [DONE]\n\n"
+FINGERPRINT = "fp_headwater_sim"
+
+
+class SimError(Exception):
+    """An error answered in OpenAI's shape: ``{"error": {"message", "type", "param", "code"}}``."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type_: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: tuple[Header, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = error_body(message, type_, param, code)
+        self.headers = headers
+
+
+def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> bytes:
+    return orjson.dumps({"error": {"message": message, "type": type_, "param": param, "code": code}})
+
+
+def new_id(prefix: str) -> str:
+    return prefix + os.urandom(12).hex()
+
+
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def models_body(created: int, models: Iterable[str]) -> bytes:
+    data = [{"id": m, "object": "model", "created": created, "owned_by": "headwater-sim"} for m in models]
+    return orjson.dumps({"object": "list", "data": data})
+
+
+def reply_text(words: Sequence[str]) -> str:
+    return " ".join(words)
+
+
+def chat_completion(
+    id_: str, created: int, model: str, words: Sequence[str], finish: str, usage_: dict[str, int] | None
+) -> bytes:
+    body: dict[str, Any] = {
+        "id": id_,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "system_fingerprint": FINGERPRINT,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": reply_text(words), "refusal": None},
+                "logprobs": None,
+                "finish_reason": finish,
+            }
+        ],
+    }
+    if usage_ is not None:
+        body["usage"] = usage_
+    return orjson.dumps(body)
+
+
+def text_completion(
+    id_: str, created: int, model: str, words: Sequence[str], finish: str, usage_: dict[str, int] | None
+) -> bytes:
+    body: dict[str, Any] = {
+        "id": id_,
+        "object": "text_completion",
+        "created": created,
+        "model": model,
+        "system_fingerprint": FINGERPRINT,
+        "choices": [{"index": 0, "text": reply_text(words), "logprobs": None, "finish_reason": finish}],
+    }
+    if usage_ is not None:
+        body["usage"] = usage_
+    return orjson.dumps(body)
+
+
+class StreamFrames:
+    """Byte templates of one stream's events; each token frame is two concatenations."""
+
+    __slots__ = ("_finish_head", "_finish_tail", "_first", "_head", "_meta", "_tail", "_tail_chat")
+
+    def __init__(self, chat: bool, id_: str, created: int, model: str, include_usage: bool) -> None:
+        obj = b"chat.completion.chunk" if chat else b"text_completion"
+        self._meta = {
+            "id": id_,
+            "object": obj.decode(),
+            "created": created,
+            "model": model,
+            "system_fingerprint": FINGERPRINT,
+        }
+        meta = orjson.dumps(self._meta)[:-1]  # without the closing brace
+        end = b',"usage":null}\n\n' if include_usage else b"}\n\n"
+        if chat:
+            self._head = b"data: " + meta + b',"choices":[{"index":0,"delta":{"content":'
+            self._first = b"data: " + meta + b',"choices":[{"index":0,"delta":{"role":"assistant","content":'
+            self._tail = b'},"logprobs":null,"finish_reason":null}]' + end
+            self._finish_head = b"data: " + meta + b',"choices":[{"index":0,"delta":{},"logprobs":null,'
+        else:
+            self._head = self._first = b"data: " + meta + b',"choices":[{"index":0,"text":'
+            self._tail = b',"logprobs":null,"finish_reason":null}]' + end
+            self._finish_head = b"data: " + meta + b',"choices":[{"index":0,"text":"","logprobs":null,'
+        self._finish_tail = b"}]" + end
+
+    def tokens(self, words: Sequence[str]) -> list[bytes]:
+        """One frame per word: the first carries the word (and, for chat, the assistant role), the
+        next ones `` word``."""
+        if not words:
+            return []
+        frames = [self._first + FIRST_PIECE[words[0]] + self._tail]
+        head, tail = self._head, self._tail
+        frames.extend(head + NEXT_PIECE[word] + tail for word in words[1:])
+        return frames
+
+    def finish(self, reason: str) -> bytes:
+        return self._finish_head + b'"finish_reason":' + orjson.dumps(reason) + self._finish_tail
+
+    def usage(self, usage_: dict[str, int]) -> bytes:
+        return b"data: " + orjson.dumps({**self._meta, "choices": [], "usage": usage_}) + b"\n\n"
+
+
+def embeddings_body(
+    model: str, vectors: Sequence[Embedding], as_base64: bool, usage_: dict[str, int] | None
+) -> bytes:
+    data = [
+        {"object": "embedding", "index": i, "embedding": v.base64 if as_base64 else v.values}
+        for i, v in enumerate(vectors)
+    ]
+    body: dict[str, Any] = {"object": "list", "data": data, "model": model}
+    if usage_ is not None:
+        body["usage"] = usage_
+    return orjson.dumps(body)
