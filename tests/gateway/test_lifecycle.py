@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from tests.support import (
-    Server,
     Sim,
     apply,
     create_key,
