@@ -41,7 +41,7 @@ def main() -> None:
     try:
         app()
     except CliError as exc:
-        errors.print(f"error: {exc}", markup=False)
+        errors.print(f"error: {exc}", markup=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

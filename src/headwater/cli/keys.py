@@ -72,7 +72,7 @@ def list_keys(
     if as_json:
         print_json(page)
         return
-    table(page["items"], [f for f in KEY_FIELDS if f[0] not in ("created_by",)])
+    table(page["items"], [f for f in KEY_FIELDS if f[0] not in ("prefix", "created_by")])
     if page.get("next"):
         console.print(f"more keys: raise --limit (showing {limit})")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -10,7 +11,8 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-console = Console(highlight=False)
+# Piped output is not cut to 80 columns: scripts and pagers get whole rows.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 errors = Console(stderr=True, highlight=False)
 
 
@@ -24,7 +26,12 @@ def print_json_line(data: Any) -> None:
     sys.stdout.flush()
 
 
+_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}):\d{2}(\.\d+)?(Z|[+-]00:00)$")
+
+
 def cell(value: Any) -> str:
+    if isinstance(value, str) and (match := _TIMESTAMP.match(value)):
+        return f"{match.group(1)} {match.group(2)}Z"
     if value is None:
         return "-"
     if isinstance(value, list):

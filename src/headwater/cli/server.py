@@ -1,4 +1,8 @@
-"""headwater serve | sim | migrate"""
+"""headwater serve | sim | migrate
+
+The server stack (uvicorn, SQLAlchemy, the app) is imported inside the commands that run it, so
+that the client commands (keys, models, usage, apply) start quickly.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,12 @@ import os
 from typing import Annotated
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 
-from headwater.bootstrap import prepare
 from headwater.cli.client import CliError
 from headwater.cli.output import console, errors
 from headwater.logs import configure
 from headwater.settings import Settings, load_settings
-from headwater.storage.sql import migrate
-from headwater.storage.sql.database import create_engine
 
 ConfigOption = Annotated[
     str | None, typer.Option("--config", help="YAML settings file (HEADWATER_* names, lower case).")
@@ -36,6 +36,9 @@ def _settings(config: str | None, **overrides: object) -> Settings:
 
 
 async def _prepare(settings: Settings) -> str | None:
+    from headwater.bootstrap import prepare
+    from headwater.storage.sql.database import create_engine
+
     engine = create_engine(settings.resolved_database_url)
     try:
         return await prepare(engine, settings)
@@ -50,6 +53,8 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Run Headwater: the gateway on /v1, the admin API on /api/v1."""
+    import uvicorn
+
     settings = _settings(config, host=host, port=port, workers=workers)
     configure(settings.log_format, settings.log_level)
     try:
@@ -110,6 +115,9 @@ def migrate_command(
     revision: Annotated[str, typer.Option("--revision", help="Target revision.")] = "head",
 ) -> None:
     """Apply database migrations (safe to run while other replicas start)."""
+    from headwater.storage.sql import migrate
+    from headwater.storage.sql.database import create_engine
+
     settings = _settings(config)
 
     async def run() -> str | None:
