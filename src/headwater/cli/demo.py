@@ -98,12 +98,12 @@ Try it with curl:
 
 or with the OpenAI SDK (pip install openai):
 
-  from openai import OpenAI
-  client = OpenAI(base_url="{gateway}/v1", api_key="{key}")
-  reply = client.chat.completions.create(
-      model="{CHAT_MODEL}", messages=[{{"role": "user", "content": "Hello!"}}]
-  )
-  print(reply.choices[0].message.content)
+from openai import OpenAI
+client = OpenAI(base_url="{gateway}/v1", api_key="{key}")
+reply = client.chat.completions.create(
+    model="{CHAT_MODEL}", messages=[{{"role": "user", "content": "Hello!"}}]
+)
+print(reply.choices[0].message.content)
 
 The CLI:  export HEADWATER_TOKEN=$(cat .headwater/admin-token); .venv/bin/headwater usage tail
 Press Ctrl-C to stop.

@@ -1,0 +1,74 @@
+"""`make run` (headwater demo): the printed curl and SDK snippets work exactly as printed."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def _read_banner(process: subprocess.Popen[str], timeout: float = 60) -> str:
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            if process.poll() is not None:
+                break
+            continue
+        lines.append(line)
+        if "Press Ctrl-C to stop" in line:
+            return "".join(lines)
+    raise AssertionError("no banner:\n" + "".join(lines))
+
+
+def test_demo_prints_snippets_that_work(tmp_path: Path) -> None:
+    port, sim_port = free_port(), free_port()
+    env = {**os.environ, "HEADWATER_DATA_DIR": str(tmp_path / ".headwater"), "COLUMNS": "200"}
+    env.pop("HEADWATER_ADMIN_TOKEN", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "headwater", "demo", "--port", str(port), "--sim-port", str(sim_port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        banner = _read_banner(process)
+        assert f"http://127.0.0.1:{port}/v1" in banner
+        assert f"http://127.0.0.1:{port}/api/docs" in banner
+        key = re.search(r"Demo API key \(shown once\)\s+(hwk_\S+)", banner)
+        assert key, banner
+
+        curl = banner[banner.index("curl http") : banner.index("or with the OpenAI SDK")].strip()
+        result = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0 and '"chat.completion"' in result.stdout, result.stdout + result.stderr
+
+        snippet_lines = banner[
+            banner.index("from openai import OpenAI") : banner.index("The CLI:")
+        ].splitlines()
+        snippet = "\n".join(line[2:] if line.startswith("  ") else line for line in snippet_lines)
+        result = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0 and result.stdout.strip(), result.stderr
+        assert (tmp_path / ".headwater" / "headwater.db").exists()
+    finally:
+        process.send_signal(signal.SIGINT)  # what Ctrl-C does
+        try:
+            rest, _ = process.communicate(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0, rest
+    assert "stopped" in rest
