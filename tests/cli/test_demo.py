@@ -56,10 +56,7 @@ def test_demo_prints_snippets_that_work(tmp_path: Path) -> None:
         result = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=30)
         assert result.returncode == 0 and '"chat.completion"' in result.stdout, result.stdout + result.stderr
 
-        snippet_lines = banner[
-            banner.index("from openai import OpenAI") : banner.index("The CLI:")
-        ].splitlines()
-        snippet = "\n".join(line[2:] if line.startswith("  ") else line for line in snippet_lines)
+        snippet = banner[banner.index("from openai import OpenAI") : banner.index("The CLI:")]
         result = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=30)
         assert result.returncode == 0 and result.stdout.strip(), result.stderr
         assert (tmp_path / ".headwater" / "headwater.db").exists()
