@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: run test lint typecheck contracts pytest bench lock services clean
+.PHONY: run test lint typecheck contracts pytest bench lock services clean openapi
 
 # ---- environments (installed from the lock files, exactly what CI tested) ----
 $(BIN)/python:
@@ -33,8 +33,8 @@ services:
 	@bash scripts/ensure-services.sh
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
@@ -48,6 +48,10 @@ pytest: $(VENV)/.dev-installed
 # ---- make bench: nginx + wrk, reference proxy vs Headwater (not a test) ----
 bench: $(VENV)/.dev-installed
 	@bash bench/run.sh
+
+# ---- regenerate docs/openapi.json after changing the admin API ----
+openapi: $(VENV)/.dev-installed
+	$(BIN)/python scripts/openapi.py
 
 # ---- regenerate the lock files (needs uv: pip install uv) ----
 lock:

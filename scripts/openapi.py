@@ -1,0 +1,33 @@
+"""Write the admin API's OpenAPI document to docs/openapi.json (`make openapi`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from headwater.admin.app import create_admin_app
+from headwater.control import ControlPlane
+from headwater.storage.sql.database import create_engine
+
+TARGET = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+
+
+async def _nothing() -> None:
+    return None
+
+
+def document() -> dict[str, Any]:
+    engine = create_engine("sqlite+aiosqlite:///:memory:")  # never connected: only the schema is built
+    spec: dict[str, Any] = create_admin_app(ControlPlane(engine, _nothing), None).openapi()
+    return spec
+
+
+def render() -> str:
+    return json.dumps(document(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    TARGET.write_text(render())
+    sys.stdout.write(f"wrote {TARGET}\n")
