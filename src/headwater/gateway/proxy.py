@@ -52,7 +52,8 @@ class Proxy:
         started = monotonic()
         snapshot = self._snapshots.current
         key = authenticate(authorization, snapshot)
-        payload = requests.parse(await read_body(receive, self._max_body, content_length), endpoint)
+        raw = await read_body(receive, self._max_body, content_length)
+        payload = requests.parse(raw, endpoint)
         public_name: str = payload["model"]
         model = snapshot.models.get(public_name)
         if model is None or not model.enabled:
@@ -74,20 +75,26 @@ class Proxy:
         stream = payload.get("stream") is True
         call = Call(request_id, key, model, endpoint.name, payload, started, stream)
         try:
-            await self._forward(call, endpoint.upstream_path, receive, send, headers)
+            await self._forward(call, raw, endpoint.upstream_path, receive, send, headers)
         except GatewayError as error:
             call.record(self._usage, status="error", http_status=error.status, usage=None)
             raise
 
-    async def _forward(self, call: Call, path: str, receive: Receive, send: Send, headers: Headers) -> None:
+    async def _forward(
+        self, call: Call, raw: bytes, path: str, receive: Receive, send: Send, headers: Headers
+    ) -> None:
         payload = call.payload
         client_options = payload.get("stream_options")
         wants_usage = bool(client_options.get("include_usage")) if isinstance(client_options, dict) else False
-        if call.streamed and not wants_usage:
+        rewrite = call.streamed and not wants_usage
+        if rewrite:
             payload = {**payload, "stream_options": {**(client_options or {}), "include_usage": True}}
         failure: GatewayError | None = None
         for deployment in attempts(call.model):
-            body = orjson.dumps({**payload, "model": deployment.upstream_model})
+            if rewrite or deployment.upstream_model != call.model.name:
+                body = orjson.dumps({**payload, "model": deployment.upstream_model})
+            else:  # nothing to change: the client's bytes go upstream as they came
+                body = raw
             try:
                 response = await self._upstream.post(deployment, path, body, call.request_id)
             except Unreachable as error:
