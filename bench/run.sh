@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# make bench: nginx + wrk, direct vs the reference proxy vs Headwater. Options: see bench/run.py --help.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+exec .venv/bin/python bench/run.py "$@"
