@@ -158,13 +158,31 @@ class Server:
         return {"HEADWATER_URL": self.url, "HEADWATER_TOKEN": self.token}
 
 
-def start_server(database_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None) -> Server:
+REDIS_URL = os.environ.get("HEADWATER_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def redis_env(prefix: str | None = None) -> dict[str, str]:
+    """Settings for the shared Redis, with a key prefix of this test's own."""
+    return {
+        "HEADWATER_REDIS_URL": REDIS_URL,
+        "HEADWATER_REDIS_PREFIX": prefix or f"hwtest:{uuid.uuid4().hex[:10]}:",
+    }
+
+
+def start_server(
+    database_url: str,
+    *,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+    redis: bool | dict[str, str] = False,
+) -> Server:
     port = free_port()
     token = "test-admin-" + secrets.token_hex(8)
     env = {
         "HEADWATER_DATABASE_URL": database_url,
         "HEADWATER_ADMIN_TOKEN": token,
         "HEADWATER_LOG_LEVEL": "warning",
+        **((redis if isinstance(redis, dict) else redis_env()) if redis or workers > 1 else {}),
         **(extra_env or {}),
     }
     process = headwater("serve", "--port", str(port), "--workers", str(workers), env=env)

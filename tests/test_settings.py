@@ -27,11 +27,19 @@ def test_defaults_use_sqlite_under_the_data_dir() -> None:
 
 def test_yaml_file_and_environment_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "headwater.yaml"
-    config.write_text("port: 9000\nworkers: 3\nlog_format: json\n")
+    config.write_text("port: 9000\nworkers: 3\nlog_format: json\nredis_url: redis://127.0.0.1:6379/0\n")
     monkeypatch.setenv("HEADWATER_WORKERS", "2")
     settings = load_settings(config)
     assert (settings.port, settings.workers, settings.log_format) == (9000, 2, "json")
+    assert load_settings(config, workers=4, port=None).workers == 4  # command-line options win
     monkeypatch.delenv(CONFIG_ENV)
+
+
+def test_several_workers_need_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="HEADWATER_REDIS_URL"):
+        load_settings(workers=2)
+    monkeypatch.setenv("HEADWATER_REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert load_settings(workers=2).workers == 2
 
 
 def test_unknown_yaml_key_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

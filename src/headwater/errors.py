@@ -7,7 +7,10 @@
     ├── NotFound              404     invalid_request_error  (model_not_found, unknown_url)
     ├── MethodNotAllowed      405     invalid_request_error  (method_not_allowed)
     ├── PayloadTooLarge       413     invalid_request_error  (request_too_large)
+    ├── RateLimited           429     requests | tokens | insufficient_quota
+    │                                 (rate_limit_exceeded, insufficient_quota)
     ├── UpstreamUnavailable   502     api_error              (upstream_unreachable, bad_upstream_response)
+    ├── LimitsUnavailable     503     api_error              (limits_unavailable)
     └── UpstreamTimeout       504     api_error              (upstream_timeout)
 
 Upstream 4xx and 429 responses are not GatewayErrors: the proxy passes them through as they are.
@@ -32,15 +35,17 @@ class GatewayError(Exception):
         code: str | None = None,
         param: str | None = None,
         headers: tuple[tuple[bytes, bytes], ...] = (),
+        type_: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.param = param
         self.headers = headers
+        self.error_type = type_ or self.type
 
     def body(self) -> bytes:
-        return error_body(self.message, self.type, self.code, self.param)
+        return error_body(self.message, self.error_type, self.code, self.param)
 
 
 class BadRequest(GatewayError):
@@ -66,6 +71,16 @@ class NotFound(GatewayError):
 class PayloadTooLarge(GatewayError):
     status = 413
     type = "invalid_request_error"
+
+
+class RateLimited(GatewayError):
+    status = 429
+    type = "requests"
+
+
+class LimitsUnavailable(GatewayError):
+    status = 503
+    type = "api_error"
 
 
 class UpstreamUnavailable(GatewayError):

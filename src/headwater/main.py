@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from headwater.admin.app import create_admin_app
 from headwater.control import ControlPlane
+from headwater.gateway.admission import Admission
 from headwater.gateway.app import Gateway
 from headwater.gateway.http import Receive, Scope, Send
 from headwater.gateway.proxy import Proxy
 from headwater.gateway.upstream import Upstream
 from headwater.keys.secret import hash_key
+from headwater.limits.base import Limiter
+from headwater.limits.failover import FailoverLimiter
+from headwater.limits.memory import MemoryLimiter
+from headwater.limits.redis import RedisLimiter
 from headwater.logs import configure
 from headwater.settings import Settings
 from headwater.snapshot import SnapshotRefresher
 from headwater.storage.sql import migrate
 from headwater.storage.sql.database import create_engine, ping
+from headwater.storage.sql.limit_events import SqlLimitEventStore
 from headwater.storage.sql.snapshot_source import SqlSnapshotSource
 from headwater.storage.sql.usage import SqlUsageStore
 from headwater.usage.writer import BatchWriter
@@ -26,6 +31,14 @@ log = logging.getLogger("headwater")
 
 GATEWAY_PREFIX = "/v1/"
 PROBES = frozenset({"/healthz", "/readyz", "/v1"})
+
+
+def build_limiter(settings: Settings) -> Limiter:
+    """Memory for one process; Redis (with the configured failure mode) for workers and replicas."""
+    if not settings.redis_url:
+        return MemoryLimiter()
+    redis = RedisLimiter.from_url(settings.redis_url, prefix=settings.redis_prefix)
+    return FailoverLimiter(redis, MemoryLimiter(), mode=settings.limits_fail)
 
 
 class Headwater:
@@ -46,10 +59,22 @@ class Headwater:
             timeout_s=settings.upstream_timeout_s,
             pool_size=settings.upstream_pool_size,
         )
+        self.limit_events = BatchWriter(
+            SqlLimitEventStore(self.engine),
+            flush_interval_s=settings.usage_flush_interval_s,
+            batch_size=settings.usage_batch_size,
+            buffer_limit=settings.usage_buffer_limit,
+            name="limit events",
+        )
+        self.limiter = build_limiter(settings)
+        admission = Admission(
+            self.limiter, default_max_tokens=settings.default_max_tokens, events=self.limit_events.emit
+        )
         proxy = Proxy(
             snapshots=self.snapshots,
             upstream=self.upstream,
             usage=self.usage,
+            admission=admission,
             max_body_bytes=settings.max_body_bytes,
         )
         self.gateway = Gateway(proxy=proxy, snapshots=self.snapshots, ready=self._ready)
@@ -75,10 +100,13 @@ class Headwater:
         await self.snapshots.start()
         await self.upstream.start()
         self.usage.start()
+        self.limit_events.start()
 
     async def stop(self) -> None:
         """After the server has drained in-flight requests: flush usage, then close."""
         await self.usage.close()
+        await self.limit_events.close()
+        await self.limiter.close()
         await self.upstream.close()
         await self.snapshots.stop()
         await self.engine.dispose()
@@ -117,11 +145,3 @@ def create_app(settings: Settings | None = None) -> Headwater:
 def app_factory() -> Any:
     """What ``uvicorn`` workers import (``headwater.main:app_factory``, factory=True)."""
     return create_app()
-
-
-async def _run_once(coro: Any) -> Any:
-    return await coro
-
-
-def run_sync(coro: Any) -> Any:
-    return asyncio.run(_run_once(coro))

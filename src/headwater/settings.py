@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     upstream_pool_size: int = Field(1000, ge=1)
     snapshot_poll_interval_s: float = Field(0.25, gt=0, le=1.0, description="Change detection period.")
 
+    # limits
+    redis_url: str = Field(
+        "", description="redis://HOST:PORT/DB: shared limits for several workers or replicas."
+    )
+    redis_prefix: str = Field("hw:", max_length=64, description="Prefix of every Redis key Headwater writes.")
+    limits_fail: Literal["open", "closed"] = Field(
+        "closed", description="When Redis is unreachable: open = local limits, closed = 503."
+    )
+    default_max_tokens: int = Field(
+        1024, ge=1, description="Output tokens reserved for a call that gives no max_tokens."
+    )
+
     # usage accounting
     usage_flush_interval_s: float = Field(0.5, gt=0, le=1.0)
     usage_batch_size: int = Field(500, ge=1)
@@ -84,6 +96,15 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'headwater.db'}"
 
+    @model_validator(mode="after")
+    def _shared_limits(self) -> Settings:
+        if self.workers > 1 and not self.redis_url:
+            raise ValueError(
+                "--workers above 1 needs HEADWATER_REDIS_URL: limits kept in one worker's memory "
+                "would multiply with the workers"
+            )
+        return self
+
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
@@ -104,12 +125,15 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-def load_settings(config_file: str | Path | None = None) -> Settings:
-    """Read settings; ``config_file`` is remembered in the environment so that worker processes
-    started later read the same file."""
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read and validate settings; ``overrides`` (command-line options) win over everything.
+
+    ``config_file`` is remembered in the environment so that worker processes started later read
+    the same file.
+    """
     if config_file is not None:
         path = Path(config_file)
         if not path.is_file():
             raise FileNotFoundError(f"config file not found: {path}")
         os.environ[CONFIG_ENV] = str(path.resolve())
-    return Settings()
+    return Settings(**{name: value for name, value in overrides.items() if value is not None})

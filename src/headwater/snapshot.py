@@ -15,7 +15,10 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Protocol
 
+from headwater.catalog.schemas import ModelLimit
 from headwater.clock import monotonic
+from headwater.keys.schemas import KeyLimits
+from headwater.policies.schemas import PolicySpec
 
 log = logging.getLogger("headwater.snapshot")
 
@@ -53,6 +56,7 @@ class ModelView:
     deployments: tuple[DeploymentView, ...]
     created: int
     context_window: int | None = None
+    limits: tuple[ModelLimit, ...] = ()
 
     @property
     def enabled(self) -> bool:
@@ -68,6 +72,7 @@ class KeyView:
     models: frozenset[str] | None
     status: str
     expires_at: float | None
+    limits: KeyLimits | None = None
 
     @property
     def principal(self) -> str:
@@ -79,10 +84,28 @@ class KeyView:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyView:
+    name: str
+    spec: PolicySpec
+    models: frozenset[str] | None  # None: every open model
+    groups: frozenset[str]
+    users: frozenset[str]
+    service_accounts: frozenset[str]
+
+    @property
+    def active(self) -> bool:
+        return self.spec.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     revision: int
     keys: Mapping[str, KeyView] = field(default_factory=lambda: MappingProxyType({}))
     models: Mapping[str, ModelView] = field(default_factory=lambda: MappingProxyType({}))
+    #: Active policies, highest priority first (then by name).
+    policies: tuple[PolicyView, ...] = ()
+    #: The groups of each principal (``user:alice`` → its groups, ``serviceaccount:x`` → its group).
+    memberships: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class SnapshotSource(Protocol):

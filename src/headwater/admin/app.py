@@ -11,6 +11,7 @@ from headwater.catalog.views import router as models_router
 from headwater.control import ControlPlane
 from headwater.directory.views import router as directory_router
 from headwater.keys.views import router as keys_router
+from headwater.policies.views import router as policies_router
 from headwater.problems import InvalidProblem, Problem
 from headwater.resources.views import router as apply_router
 from headwater.usage.views import router as usage_router
@@ -36,7 +37,8 @@ def create_admin_app(control_plane: ControlPlane, admin_token_hash: str | None) 
     app.state.admin_token_hash = admin_token_hash
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(admin_actor)])
-    for router in (keys_router, models_router, directory_router, usage_router, apply_router):
+    routers = (keys_router, models_router, policies_router, directory_router, usage_router, apply_router)
+    for router in routers:
         api.include_router(router)
     app.include_router(api)
 

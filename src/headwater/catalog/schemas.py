@@ -49,6 +49,14 @@ class DeploymentSpec(_Strict):
         return str(self.base_url).rstrip("/")
 
 
+class ModelLimit(_Strict):
+    """A model-wide capacity limit, shared by every caller (protects a shared deployment)."""
+
+    requests: int | None = Field(None, ge=1)
+    tokens: int | None = Field(None, ge=1)
+    window: str = Field(pattern=r"^[1-9][0-9]{0,5}[smhd]$", description="Rolling window: 30s, 1m, 1h, 1d.")
+
+
 class ModelSpec(_Strict):
     kind: ModelKind = "chat"
     access: Access = "open"
@@ -57,6 +65,7 @@ class ModelSpec(_Strict):
     pricing: Pricing = Field(default_factory=Pricing)
     status: ModelStatus = "active"
     deployments: list[DeploymentSpec] = Field(min_length=1, max_length=64)
+    limits: list[ModelLimit] = Field(default_factory=list, max_length=16)
 
 
 class ModelCreate(ModelSpec):

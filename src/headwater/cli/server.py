@@ -25,14 +25,13 @@ ConfigOption = Annotated[
 
 def _settings(config: str | None, **overrides: object) -> Settings:
     try:
-        settings = load_settings(config)
-        values = {k: v for k, v in overrides.items() if v is not None}
-        return settings.model_copy(update=values) if values else settings
+        return load_settings(config, **overrides)
     except FileNotFoundError as exc:
         raise CliError(str(exc)) from None
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise CliError(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        where = ".".join(map(str, first["loc"]))
+        raise CliError(f"invalid setting{' ' + where if where else ''}: {first['msg']}") from None
 
 
 async def _prepare(settings: Settings) -> str | None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater import tokens
 from headwater.clock import epoch, monotonic
 from headwater.snapshot import DeploymentView, KeyView, ModelView
 from headwater.usage.events import UsageEvent, UsageSink
+
+if TYPE_CHECKING:
+    from headwater.gateway.admission import Ticket
 
 
 @dataclass(slots=True)
@@ -23,6 +26,7 @@ class Call:
     started: float
     streamed: bool
     deployment: DeploymentView | None = None
+    ticket: Ticket | None = None
 
     def record(
         self,
@@ -33,7 +37,7 @@ class Call:
         usage: dict[str, Any] | None,
         completion_estimate: int = 0,
         first_token_at: float | None = None,
-    ) -> None:
+    ) -> UsageEvent:
         estimated = False
         prompt = completion = 0
         if usage is not None:
@@ -45,28 +49,28 @@ class Call:
             estimated = True
         now = monotonic()
         deployment = self.deployment
-        sink.emit(
-            UsageEvent(
-                ts=epoch(),
-                request_id=self.request_id,
-                key_id=self.key.id,
-                principal=self.key.principal,
-                model=self.model.name,
-                deployment=deployment.id if deployment else "",
-                provider=deployment.provider if deployment else "",
-                endpoint=self.endpoint,
-                prompt_tokens=prompt,
-                completion_tokens=completion,
-                cost=self.model.pricing.cost(prompt, completion),
-                currency=self.model.pricing.currency,
-                status=status,
-                http_status=http_status,
-                latency_ms=(now - self.started) * 1000.0,
-                ttft_ms=(first_token_at - self.started) * 1000.0 if first_token_at is not None else None,
-                streamed=self.streamed,
-                estimated=estimated,
-            )
+        event = UsageEvent(
+            ts=epoch(),
+            request_id=self.request_id,
+            key_id=self.key.id,
+            principal=self.key.principal,
+            model=self.model.name,
+            deployment=deployment.id if deployment else "",
+            provider=deployment.provider if deployment else "",
+            endpoint=self.endpoint,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost=self.model.pricing.cost(prompt, completion),
+            currency=self.model.pricing.currency,
+            status=status,
+            http_status=http_status,
+            latency_ms=(now - self.started) * 1000.0,
+            ttft_ms=(first_token_at - self.started) * 1000.0 if first_token_at is not None else None,
+            streamed=self.streamed,
+            estimated=estimated,
         )
+        sink.emit(event)
+        return event
 
 
 def _int(value: Any) -> int:

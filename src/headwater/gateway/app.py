@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -26,12 +27,17 @@ PROXY_ROUTES: dict[str, requests.Endpoint] = {
 PUBLIC = frozenset({"/healthz", "/readyz"})
 
 
+_PROCESS_PREFIX = os.urandom(8).hex()
+_SEQUENCE = itertools.count(1)
+
+
 def _request_id(value: bytes | None) -> str:
+    """The client's id when it sent a sane one; else 32 hex digits unique to this process and call."""
     if value and len(value) <= 128 and value.isascii():
         text = value.decode("ascii")
         if text.isprintable() and " " not in text:
             return text
-    return os.urandom(16).hex()
+    return f"{_PROCESS_PREFIX}{next(_SEQUENCE):016x}"
 
 
 class Gateway:

@@ -10,7 +10,32 @@ from headwater.snapshot import KeyView, Snapshot
 _INVALID = "Incorrect API key provided. You can create and manage keys with `headwater keys`."
 
 
+#: Keys already verified against a snapshot's view: the next call of the same key skips parsing and
+#: hashing. An entry counts only while the snapshot still holds that very view object, so a revoked
+#: or changed key is checked afresh as soon as the new snapshot is in.
+_verified: dict[bytes, KeyView] = {}
+_VERIFIED_MAX = 100_000
+
+
 def authenticate(authorization: bytes | None, snapshot: Snapshot) -> KeyView:
+    if authorization is not None:
+        view = _verified.get(authorization)
+        if (
+            view is not None
+            and snapshot.keys.get(view.id) is view
+            and view.status == "active"
+            and (view.expires_at is None or view.expires_at > epoch())
+        ):
+            return view
+    view = _authenticate(authorization, snapshot)
+    if authorization is not None:
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[authorization] = view
+    return view
+
+
+def _authenticate(authorization: bytes | None, snapshot: Snapshot) -> KeyView:
     if not authorization:
         raise Unauthorized(
             "You didn't provide an API key. Send it as `Authorization: Bearer <key>`.", code="missing_api_key"

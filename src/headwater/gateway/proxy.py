@@ -17,6 +17,7 @@ from headwater.clock import monotonic
 from headwater.errors import BadRequest, Forbidden, GatewayError, NotFound, error_body
 from headwater.gateway import requests, sse
 from headwater.gateway.accounting import Call, completion_text_tokens
+from headwater.gateway.admission import Admission
 from headwater.gateway.auth import authenticate
 from headwater.gateway.http import EVENT_STREAM, JSON, Headers, Receive, Send, read_body, send_bytes
 from headwater.gateway.router import attempts
@@ -31,8 +32,15 @@ class SnapshotHolder(Protocol):
 
 class Proxy:
     def __init__(
-        self, *, snapshots: SnapshotHolder, upstream: Upstream, usage: UsageSink, max_body_bytes: int
+        self,
+        *,
+        snapshots: SnapshotHolder,
+        upstream: Upstream,
+        usage: UsageSink,
+        admission: Admission,
+        max_body_bytes: int,
     ) -> None:
+        self._admission = admission
         self._snapshots = snapshots
         self._upstream = upstream
         self._usage = usage
@@ -72,13 +80,39 @@ class Proxy:
                 code="model_not_supported",
                 param="model",
             )
+        ticket = await self._admission.admit(snapshot, key, model, payload, request_id, headers)
         stream = payload.get("stream") is True
         call = Call(request_id, key, model, endpoint.name, payload, started, stream)
+        call.ticket = ticket
         try:
             await self._forward(call, raw, endpoint.upstream_path, receive, send, headers)
         except GatewayError as error:
-            call.record(self._usage, status="error", http_status=error.status, usage=None)
+            await self._finish(call, status="error", http_status=error.status, usage=None)
             raise
+
+    async def _finish(
+        self,
+        call: Call,
+        *,
+        status: str,
+        http_status: int,
+        usage: dict[str, Any] | None,
+        completion_estimate: int = 0,
+        first_token_at: float | None = None,
+    ) -> None:
+        """Account for a finished call: one usage event, and the real usage settles the reservation."""
+        event = call.record(
+            self._usage,
+            status=status,
+            http_status=http_status,
+            usage=usage,
+            completion_estimate=completion_estimate,
+            first_token_at=first_token_at,
+        )
+        if call.ticket is not None:
+            await self._admission.settle(
+                call.ticket, call.model, event.prompt_tokens, event.completion_tokens, event.cost
+            )
 
     async def _forward(
         self, call: Call, raw: bytes, path: str, receive: Receive, send: Send, headers: Headers
@@ -130,8 +164,8 @@ class Proxy:
             raw = orjson.dumps(data)
         await send_bytes(send, 200, raw, headers)
         has_usage = isinstance(usage, dict)
-        call.record(
-            self._usage,
+        await self._finish(
+            call,
             status="success",
             http_status=200,
             usage=usage if has_usage else None,
@@ -170,8 +204,8 @@ class Proxy:
             if cancelled:
                 response.close()
             status = "cancelled" if cancelled else ("error" if state.failure else "success")
-            call.record(
-                self._usage,
+            await self._finish(
+                call,
                 status=status,
                 http_status=499 if cancelled else (502 if state.failure else 200),
                 usage=state.usage,
@@ -196,7 +230,7 @@ class Proxy:
                 f"The upstream rejected the request: {text}", "invalid_request_error", "upstream_error"
             )
         await send_bytes(send, response.status, raw, headers, JSON)
-        call.record(self._usage, status="error", http_status=response.status, usage=None)
+        await self._finish(call, status="error", http_status=response.status, usage=None)
 
 
 def _error_message(raw: bytes) -> str | None:

@@ -7,9 +7,27 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from headwater.names import Name, Owner, parse_duration
+from headwater.names import Amount, Name, Owner, parse_duration
 
 KeyStatus = Literal["active", "disabled", "expired", "revoked"]
+
+
+class KeyBudget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Amount = Field(gt=0, max_digits=18, decimal_places=6)
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    period: Literal["daily", "weekly", "monthly"] = "monthly"
+
+
+class KeyLimits(BaseModel):
+    """A key's own limits: they apply on top of its owner's policy, never instead of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_minute: int | None = Field(None, ge=1)
+    tokens_per_minute: int | None = Field(None, ge=1)
+    budget: KeyBudget | None = None
 
 
 class KeyCreate(BaseModel):
@@ -21,6 +39,7 @@ class KeyCreate(BaseModel):
     models: list[Name] | None = Field(None, description="Model scope; null means every model.")
     expires_at: datetime | None = None
     expires_in: str | None = Field(None, description="Relative expiry such as 30d, 12h, 2w.")
+    limits: KeyLimits | None = None
 
     @field_validator("expires_in")
     @classmethod
@@ -45,6 +64,7 @@ class KeyUpdate(BaseModel):
     models: list[Name] | None = None
     expires_at: datetime | None = None
     status: Literal["active", "disabled"] | None = None
+    limits: KeyLimits | None = None
 
 
 class KeyRead(BaseModel):
@@ -60,6 +80,7 @@ class KeyRead(BaseModel):
     created_by: str
     created_at: datetime
     revoked_at: datetime | None
+    limits: KeyLimits | None = None
 
 
 class KeyCreated(KeyRead):

@@ -52,6 +52,7 @@ async def create(cp: ControlPlane, data: KeyCreate, actor: str) -> KeyCreated:
                 "owner_name": owner_name,
                 "models": sorted(set(data.models)) if data.models is not None else None,
                 "status": "active",
+                "limits": data.limits.model_dump(mode="json") if data.limits else None,
                 "expires_at": expires_at,
                 "created_by": actor,
                 "created_at": now,
@@ -101,6 +102,8 @@ async def update(cp: ControlPlane, key_id: str, data: KeyUpdate) -> KeyRead:
     values: dict[str, Any] = data.model_dump(exclude_unset=True)
     if "expires_at" in values and values["expires_at"] is not None and values["expires_at"].tzinfo is None:
         raise InvalidProblem(("body", "expires_at"), "expires_at needs a timezone")
+    if data.limits is not None:
+        values["limits"] = data.limits.model_dump(mode="json")
     if "models" in values and values["models"] is not None:
         values["models"] = sorted(set(values["models"]))
     async with cp.change() as conn:

@@ -18,10 +18,13 @@ from headwater.catalog.schemas import ModelSpec
 from headwater.control import ControlPlane
 from headwater.directory import service as directory
 from headwater.directory.schemas import GroupSpec, ServiceAccountSpec, UserSpec
+from headwater.policies import service as policies
+from headwater.policies.schemas import PolicySpec
 from headwater.problems import InvalidProblem
 from headwater.resources.documents import SPECS, Resource, canonical, parse
 from headwater.storage.sql import catalog as catalog_repo
 from headwater.storage.sql import directory as directory_repo
+from headwater.storage.sql import policies as policies_repo
 from headwater.storage.sql.database import bump_revision
 
 Action = Literal["created", "updated", "unchanged"]
@@ -46,6 +49,7 @@ async def _current(conn: AsyncConnection, kind: str, name: str) -> BaseModel | N
         "User": directory_repo.get_user,
         "ServiceAccount": directory_repo.get_service_account,
         "Model": catalog_repo.get,
+        "Policy": policies_repo.get,
     }
     found = await getters[kind](conn, name)
     if found is None:
@@ -66,6 +70,8 @@ async def _put(conn: AsyncConnection, resource: Resource) -> None:
         await directory.put_service_account_in(conn, resource.name, spec, loc)
     elif isinstance(spec, ModelSpec):
         await catalog.put_in(conn, resource.name, spec)
+    elif isinstance(spec, PolicySpec):
+        await policies.put_in(conn, resource.name, spec, loc)
 
 
 def _flatten(value: Any, prefix: str = "spec") -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pydantic import AnyUrl, BaseModel, ConfigDict, ValidationError
 from headwater.catalog.schemas import ModelSpec
 from headwater.directory.schemas import GroupSpec, ServiceAccountSpec, UserSpec
 from headwater.names import Name
+from headwater.policies.schemas import PolicySpec
 
 API_VERSION = "headwater/v1"
 SPECS: dict[str, type[BaseModel]] = {
@@ -24,6 +25,7 @@ SPECS: dict[str, type[BaseModel]] = {
     "User": UserSpec,
     "ServiceAccount": ServiceAccountSpec,
     "Model": ModelSpec,
+    "Policy": PolicySpec,
 }
 #: Apply order: what others refer to comes first.
 ORDER = {kind: position for position, kind in enumerate(SPECS)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 
 @dataclass(slots=True)
@@ -34,6 +34,24 @@ class UsageSink(Protocol):
     def emit(self, event: UsageEvent) -> None: ...
 
 
-class UsageStore(Protocol):
-    async def write(self, events: Sequence[UsageEvent]) -> None:
-        """Persist events (and the keys' ``last_used_at``) in one transaction."""
+E_contra = TypeVar("E_contra", contravariant=True)
+
+
+class EventStore(Protocol[E_contra]):
+    async def write(self, events: Sequence[E_contra]) -> None:
+        """Persist a batch of events in one transaction."""
+
+
+@dataclass(slots=True)
+class LimitEvent:
+    """A call refused (``denied``) or let through over a soft limit (``warned``)."""
+
+    ts: float
+    request_id: str
+    key_id: str
+    principal: str
+    model: str
+    policy: str | None
+    limit: str
+    kind: str  # rate | budget | schedule
+    action: str  # denied | warned

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Query
 
 from headwater.admin.deps import ControlPlaneDep
 from headwater.problems import InvalidProblem
+from headwater.storage.sql import limit_events
 from headwater.storage.sql import usage as repo
+from headwater.storage.sql.limit_events import LimitEventPage
 from headwater.usage.schemas import UsagePage
 
 router = APIRouter(prefix="/usage", tags=["usage"])
@@ -53,3 +55,21 @@ async def list_events(
         except ValueError as exc:
             raise InvalidProblem(("query", "cursor"), str(exc)) from None
     return UsagePage(items=items, next=next_cursor)
+
+
+@router.get("/limit-events", summary="Calls refused or warned by a limit, budget or schedule, newest first")
+async def list_limit_events(
+    cp: ControlPlaneDep,
+    principal: str | None = None,
+    policy: str | None = None,
+    key_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> LimitEventPage:
+    async with cp.read() as conn:
+        try:
+            return await limit_events.page(
+                conn, principal=principal, policy=policy, key_id=key_id, limit=limit, cursor=cursor
+            )
+        except ValueError as exc:
+            raise InvalidProblem(("query", "cursor"), str(exc)) from None

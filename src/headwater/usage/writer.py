@@ -12,25 +12,30 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from typing import Generic, TypeVar
 
-from headwater.usage.events import UsageEvent, UsageStore
+from headwater.usage.events import EventStore
+
+E = TypeVar("E")
 
 log = logging.getLogger("headwater.usage")
 
 
-class BatchWriter:
+class BatchWriter(Generic[E]):
     def __init__(
         self,
-        store: UsageStore,
+        store: EventStore[E],
         *,
         flush_interval_s: float = 0.5,
         batch_size: int = 500,
         buffer_limit: int = 200_000,
+        name: str = "usage",
     ) -> None:
+        self._name = name
         self._store = store
         self._interval = flush_interval_s
         self._batch_size = batch_size
-        self._buffer: deque[UsageEvent] = deque()
+        self._buffer: deque[E] = deque()
         self._buffer_limit = buffer_limit
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -42,19 +47,21 @@ class BatchWriter:
     def pending(self) -> int:
         return len(self._buffer)
 
-    def emit(self, event: UsageEvent) -> None:
+    def emit(self, event: E) -> None:
         buffer = self._buffer
         buffer.append(event)
         if len(buffer) > self._buffer_limit:
             buffer.popleft()
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 10_000 == 0:
-                log.error("usage buffer full (database unavailable?): %d events dropped", self.dropped)
+                log.error(
+                    "%s buffer full (database unavailable?): %d events dropped", self._name, self.dropped
+                )
         if len(buffer) >= self._batch_size:
             self._wake.set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="usage-writer")
+        self._task = asyncio.create_task(self._run(), name=f"{self._name}-writer")
 
     async def close(self, timeout_s: float = 30.0) -> None:
         """Stop the background task and flush everything left, retrying until ``timeout_s``."""
@@ -69,7 +76,7 @@ class BatchWriter:
             if await self._flush_once():
                 continue
             if loop.time() >= deadline:
-                log.error("usage writer closing with %d events unwritten", len(self._buffer))
+                log.error("%s writer closing with %d events unwritten", self._name, len(self._buffer))
                 return
             await asyncio.sleep(0.2)
 
@@ -97,7 +104,7 @@ class BatchWriter:
         try:
             await self._store.write(batch)
         except Exception as exc:
-            log.warning("usage flush of %d events failed, will retry: %s", len(batch), exc)
+            log.warning("%s flush of %d events failed, will retry: %s", self._name, len(batch), exc)
             self._buffer.extendleft(reversed(batch))
             return False
         self.written += len(batch)

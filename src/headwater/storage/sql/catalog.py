@@ -38,6 +38,7 @@ def _model(row: RowMapping, deps: list[DeploymentSpec]) -> ModelRead:
         ),
         status=row["status"],
         deployments=deps,
+        limits=row["limits"] or [],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -71,6 +72,7 @@ def _columns(spec: ModelSpec) -> dict[str, Any]:
         "output_per_million": spec.pricing.output_per_million,
         "currency": spec.pricing.currency,
         "status": spec.status,
+        "limits": [limit.model_dump(mode="json") for limit in spec.limits] or None,
     }
 
 

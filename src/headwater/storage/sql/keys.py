@@ -37,6 +37,7 @@ def to_read(row: RowMapping, now: datetime | None = None) -> KeyRead:
         created_by=row["created_by"],
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        limits=row["limits"],
     )
 
 

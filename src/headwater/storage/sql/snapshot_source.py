@@ -8,10 +8,12 @@ from types import MappingProxyType
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from headwater.snapshot import DeploymentView, KeyView, ModelView, Pricing, Snapshot
+from headwater.keys.schemas import KeyLimits
+from headwater.snapshot import DeploymentView, KeyView, ModelView, PolicyView, Pricing, Snapshot
 from headwater.storage.sql import catalog
+from headwater.storage.sql import policies as policies_repo
 from headwater.storage.sql.database import current_revision
-from headwater.storage.sql.tables import api_keys, service_accounts, users
+from headwater.storage.sql.tables import api_keys, group_members, service_accounts, users
 
 
 class SqlSnapshotSource:
@@ -53,6 +55,7 @@ class SqlSnapshotSource:
                     models=frozenset(row["models"]) if row["models"] is not None else None,
                     status=status,
                     expires_at=row["expires_at"].timestamp() if row["expires_at"] else None,
+                    limits=KeyLimits.model_validate(row["limits"]) if row["limits"] else None,
                 )
             models: dict[str, ModelView] = {}
             for model in await catalog.list_all(conn):
@@ -80,5 +83,32 @@ class SqlSnapshotSource:
                     ),
                     created=int(model.created_at.timestamp()),
                     context_window=model.context_window,
+                    limits=tuple(model.limits),
                 )
-        return Snapshot(revision=revision, keys=MappingProxyType(keys), models=MappingProxyType(models))
+            memberships: dict[str, list[str]] = {}
+            for row in (
+                await conn.execute(select(group_members).order_by(group_members.c.group_name))
+            ).mappings():
+                memberships.setdefault(f"user:{row['user_name']}", []).append(row["group_name"])
+            for row in (await conn.execute(select(service_accounts))).mappings():
+                memberships[f"serviceaccount:{row['name']}"] = [row["group_name"]]
+            policies = [
+                PolicyView(
+                    name=policy.name,
+                    spec=policy,
+                    models=None if policy.assets.models == "all" else frozenset(policy.assets.models),
+                    groups=frozenset(policy.targets.groups),
+                    users=frozenset(policy.targets.users),
+                    service_accounts=frozenset(policy.targets.serviceAccounts),
+                )
+                for policy in await policies_repo.list_all(conn)
+                if policy.status == "active"
+            ]
+            policies.sort(key=lambda view: (-view.spec.priority, view.name))
+        return Snapshot(
+            revision=revision,
+            keys=MappingProxyType(keys),
+            models=MappingProxyType(models),
+            policies=tuple(policies),
+            memberships=MappingProxyType({name: tuple(groups) for name, groups in memberships.items()}),
+        )

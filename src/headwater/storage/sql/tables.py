@@ -102,6 +102,7 @@ models = Table(
     Column("status", String(16), nullable=False, default="active"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("limits", JSON, nullable=True),  # model-wide capacity limits
 )
 
 deployments = Table(
@@ -135,6 +136,7 @@ api_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    Column("limits", JSON, nullable=True),  # the key's own limits (KeyLimits)
     Index("ix_api_keys_owner", "owner_type", "owner_name"),
 )
 
@@ -160,4 +162,29 @@ usage_events = Table(
     Column("ttft_ms", Float, nullable=True),
     Column("streamed", Boolean, nullable=False),
     Column("estimated", Boolean, nullable=False),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("spec", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Requests refused (hard) or let through with a warning (soft) by a limit, budget or schedule.
+limit_events = Table(
+    "limit_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("ts", UTCDateTime, nullable=False, index=True),
+    Column("request_id", String(128), nullable=False),
+    Column("key_id", String(16), nullable=False, index=True),
+    Column("principal", String(160), nullable=False, index=True),
+    Column("model", String(128), nullable=False),
+    Column("policy", String(128), nullable=True, index=True),
+    Column("limit", String(256), nullable=False),
+    Column("kind", String(16), nullable=False),  # rate | budget | schedule
+    Column("action", String(16), nullable=False),  # denied | warned
 )

@@ -1,0 +1,129 @@
+"""The shared backend: Redis, one Lua script call (one round trip) per reserve and per settle.
+
+Layout: a rolling counter is a hash ``prefix + key`` of ``bucket index -> amount`` (stale buckets are
+pruned when the counter is next charged; the hash expires ``window_s`` + one bucket after its last
+charge). A period counter is a string ``prefix + key + ":" + period start`` (INCRBY), expiring 60 s
+after the period ends. Time is the server's ``TIME`` unless the caller passes ``now``.
+
+Keys are passed to the scripts as KEYS, never built inside them, so hash tags in the caller's keys
+keep each call's counters on one cluster slot when that is wanted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from typing import Any, cast
+
+import redis.exceptions
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from headwater.limits.base import NO_SLOT, Charge, Decision, LimiterUnavailable, Reservation, assemble
+
+DEFAULT_PREFIX = "hw:limit:"
+
+# Errors that mean "the limiter cannot be used now", as opposed to a bug in a call.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,  # BusyLoadingError and MaxConnectionsError among them
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.MasterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ClusterDownError,
+    OSError,  # TimeoutError included
+)
+
+
+@cache
+def _script(name: str) -> str:
+    return resources.files("headwater.limits").joinpath(name).read_text(encoding="utf-8")
+
+
+class RedisLimiter:
+    """Limits shared by every worker and replica that uses the same Redis.
+
+    The client should not retry commands on its own (a retried reserve could be counted twice):
+    :meth:`from_url` builds one that does not, with short timeouts.
+    """
+
+    def __init__(self, client: Redis, *, prefix: str = DEFAULT_PREFIX, owns_client: bool = False) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._owns_client = owns_client
+        self._reserve = client.register_script(_script("reserve.lua"))
+        self._settle = client.register_script(_script("settle.lua"))
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        connect_timeout_s: float = 0.5,
+        timeout_s: float = 0.5,
+        max_connections: int | None = None,
+    ) -> RedisLimiter:
+        client = Redis.from_url(
+            url,
+            socket_connect_timeout=connect_timeout_s,
+            socket_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 0),
+            max_connections=max_connections,
+        )
+        return cls(client, prefix=prefix, owns_client=True)
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def reserve(self, charges: Sequence[Charge], now: float | None = None) -> Decision:
+        prefix = self._prefix
+        keys = [prefix + charge.limit.counter_key for charge in charges]
+        args: list[Any] = ["" if now is None else repr(float(now))]
+        for charge in charges:
+            limit = charge.limit
+            args += (charge.amount, limit.capacity, limit.window, limit.end)
+        raw = await self._call(self._reserve, keys, args)
+        n = len(charges)
+        end = 4 + 3 * n
+        return assemble(
+            self,
+            charges,
+            float(raw[0]),
+            raw[4:end:3],
+            raw[5:end:3],
+            raw[6:end:3],
+            raw[1],
+            raw[2] == 1,
+            raw[3],
+            tuple(keys),
+        )
+
+    async def settle(self, reservation: Reservation, actual: Sequence[int], now: float | None = None) -> None:
+        charges = reservation.charges
+        if reservation.owner is not self:
+            raise ValueError("this reservation was made by another limiter")
+        if len(actual) != len(charges):
+            raise ValueError(f"settle needs {len(charges)} actual amounts, got {len(actual)}")
+        if not reservation.claim():
+            return
+        keys: list[str] = []
+        args: list[Any] = ["" if now is None else repr(float(now))]
+        for i, charge in enumerate(charges):
+            slot, delta = reservation.slots[i], actual[i] - charge.amount
+            if delta == 0 or slot == NO_SLOT:
+                continue
+            limit = charge.limit
+            keys.append(reservation.keys[i])
+            args += (delta, limit.window, slot if limit.rolling else limit.end)
+        if keys:
+            await self._call(self._settle, keys, args)
+
+    async def _call(self, script: Any, keys: list[str], args: list[Any]) -> list[Any]:
+        try:
+            return cast(list[Any], await script(keys=keys, args=args))
+        except _UNAVAILABLE as exc:
+            raise LimiterUnavailable(f"redis: {exc}") from exc

@@ -1,0 +1,69 @@
+-- Correct reserved amounts by (actual - reserved) (headwater.limits.redis). Never below zero.
+-- KEYS[i]: counter i. ARGV[1]: now in epoch seconds, or '' to use the server's TIME.
+-- ARGV[3i-1 .. 3i+1]: delta, window_s (0 for a period), then the bucket index (rolling) or
+-- period_end (period). A bucket that has left the window, or a period that has ended, is left alone.
+-- The rolling counter layout ('t', 'o', 'n' and bucket fields) is described in reserve.lua.
+local now
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+else
+  now = tonumber(ARGV[1])
+end
+for i = 1, #KEYS do
+  local a = 3 * i - 1
+  local key, delta, window, x = KEYS[i], tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  if window > 0 then
+    local b = math.min(window, 60)
+    local bl = window / b
+    local low = math.floor(now / bl) - b
+    local f = ARGV[a + 2]
+    if x > low then
+      local m = redis.call('HMGET', key, 't', 'o', 'n', f)
+      local total, o, n, here = tonumber(m[1]) or 0, tonumber(m[2]), tonumber(m[3]) or -1, tonumber(m[4]) or 0
+      local v = here + delta
+      if o == nil then
+        -- No counter (a zero reservation, say): start one with this bucket.
+        if delta > 0 then
+          redis.call('HSET', key, f, delta, 't', delta, 'o', low, 'n', x)
+          redis.call('EXPIRE', key, math.ceil(window + bl))
+        end
+      elseif x <= o then
+        -- Already dropped: out of the window.
+      elseif v > 0 then
+        if x > n then
+          n = x
+        end
+        redis.call('HSET', key, f, v, 't', total + v - here, 'n', n)
+        if here == 0 then
+          redis.call('EXPIRE', key, math.ceil(window + bl), 'GT')
+        end
+      elseif here > 0 then
+        total = total - here
+        if total <= 0 then
+          redis.call('DEL', key)
+        else
+          redis.call('HDEL', key, f)
+          if x == n then
+            n = -1
+            for _, name in ipairs(redis.call('HKEYS', key)) do
+              local j = tonumber(name)
+              if j and j > n then
+                n = j
+              end
+            end
+          end
+          redis.call('HSET', key, 't', total, 'n', n)
+        end
+      end
+    end
+  elseif now < x then
+    local v = redis.call('INCRBY', key, delta)
+    if v <= 0 then
+      redis.call('DEL', key)
+    else
+      redis.call('EXPIRE', key, math.ceil(x + 60 - now), 'NX')
+    end
+  end
+end
+return 1

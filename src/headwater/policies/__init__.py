@@ -1,0 +1,1 @@
+"""Policies (tiers): who may use which models, and how much."""

@@ -1,0 +1,182 @@
+"""Which limits apply to a (key, model) pair: computed once per snapshot revision, then cached.
+
+* The **tier** is the highest-priority active policy that targets the caller (the user or service
+  account itself, or one of its groups) and covers the model (`assets.models: all` covers every
+  open model; restricted models must be listed by name).
+* A **restricted** model is usable only when such a policy exists.
+* The tier's limits and budget apply, plus the key's own limits and the model's capacity limits,
+  which are always hard. All of them are reserved together, all or nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from headwater.policies.schemas import BudgetSpec, PolicySpec, ScheduleSpec, window_seconds
+from headwater.snapshot import KeyView, ModelView, PolicyView, Snapshot
+
+Metric = Literal["requests", "tokens", "input", "output", "cost"]
+#: Money is counted in integer billionths of the currency unit (exact in Redis and in memory).
+MONEY_UNITS = Decimal(1_000_000_000)
+_NAMES = {"requests": "requests", "tokens": "tokens", "input": "input tokens", "output": "output tokens"}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    metric: Metric
+    key: str
+    capacity: int
+    window_s: int | None  # rolling window; None for a budget (calendar period)
+    budget: BudgetSpec | None
+    soft: bool
+    policy: str | None
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    allowed: bool
+    policy: PolicyView | None
+    schedule: ScheduleSpec | None
+    rules: tuple[Rule, ...]
+    problem: str | None = None  # a configuration error that refuses the call (fail closed)
+
+    @property
+    def needs_estimate(self) -> bool:
+        return any(rule.metric != "requests" for rule in self.rules)
+
+
+def _targets(policy: PolicyView, principal: str, groups: tuple[str, ...]) -> bool:
+    kind, _, name = principal.partition(":")
+    if kind == "user" and name in policy.users:
+        return True
+    if kind == "serviceaccount" and name in policy.service_accounts:
+        return True
+    return any(group in policy.groups for group in groups)
+
+
+def _covers(policy: PolicyView, model: ModelView) -> bool:
+    if policy.models is None:
+        return model.access == "open"
+    return model.name in policy.models
+
+
+def _scope_key(scope: str, policy: PolicyView, key: KeyView, groups: tuple[str, ...]) -> tuple[str, str]:
+    if scope == "key":
+        return f"p:{policy.name}:k:{key.id}", "per key"
+    if scope == "policy":
+        return f"p:{policy.name}:all", "shared by everyone in the policy"
+    if scope == "group":
+        targeted = [group for group in groups if group in policy.groups]
+        group = (targeted or list(groups) or [key.principal])[0]
+        return f"p:{policy.name}:g:{group}", f"per group ({group})"
+    return f"p:{policy.name}:u:{key.principal}", "per user"
+
+
+def _policy_rules(policy: PolicyView, key: KeyView, groups: tuple[str, ...]) -> list[Rule]:
+    spec: PolicySpec = policy.spec
+    soft = spec.overLimit == "soft"
+    rules: list[Rule] = []
+    for limit in spec.limits:
+        base, who = _scope_key(limit.scope, policy, key, groups)
+        seconds = window_seconds(limit.window)
+        metrics: tuple[tuple[Metric, int | None], ...] = (
+            ("requests", limit.requests),
+            ("tokens", limit.tokens),
+            ("input", limit.inputTokens),
+            ("output", limit.outputTokens),
+        )
+        for metric, capacity in metrics:
+            if capacity is not None:
+                text = f"{capacity} {_NAMES[metric]} per {limit.window} {who} (policy {policy.name})"
+                rules.append(
+                    Rule(
+                        metric, f"{base}:{metric}:{seconds}", capacity, seconds, None, soft, policy.name, text
+                    )
+                )
+    if spec.budget is not None:
+        base, who = _scope_key(spec.budget.scope, policy, key, groups)
+        budget = spec.budget
+        text = f"budget of {budget.amount} {budget.currency} {budget.period} {who} (policy {policy.name})"
+        capacity = int(spec.budget.amount * MONEY_UNITS)
+        rules.append(Rule("cost", f"{base}:cost", capacity, None, spec.budget, soft, policy.name, text))
+    return rules
+
+
+def _key_rules(key: KeyView) -> list[Rule]:
+    limits = key.limits
+    if limits is None:
+        return []
+    rules: list[Rule] = []
+    if limits.requests_per_minute:
+        text = f"{limits.requests_per_minute} requests per minute (key {key.id})"
+        rules.append(
+            Rule(
+                "requests", f"k:{key.id}:requests:60", limits.requests_per_minute, 60, None, False, None, text
+            )
+        )
+    if limits.tokens_per_minute:
+        text = f"{limits.tokens_per_minute} tokens per minute (key {key.id})"
+        rules.append(
+            Rule("tokens", f"k:{key.id}:tokens:60", limits.tokens_per_minute, 60, None, False, None, text)
+        )
+    if limits.budget is not None:
+        budget = BudgetSpec(
+            amount=limits.budget.amount, currency=limits.budget.currency, period=limits.budget.period
+        )
+        text = f"budget of {budget.amount} {budget.currency} {budget.period} (key {key.id})"
+        rules.append(
+            Rule(
+                "cost", f"k:{key.id}:cost", int(budget.amount * MONEY_UNITS), None, budget, False, None, text
+            )
+        )
+    return rules
+
+
+def _model_rules(model: ModelView) -> list[Rule]:
+    rules: list[Rule] = []
+    for limit in model.limits:
+        seconds = window_seconds(limit.window)
+        model_metrics: tuple[tuple[Metric, int | None], ...] = (
+            ("requests", limit.requests),
+            ("tokens", limit.tokens),
+        )
+        for metric, capacity in model_metrics:
+            if capacity is not None:
+                text = f"{capacity} {metric} per {limit.window} for everyone (model {model.name} capacity)"
+                rules.append(
+                    Rule(
+                        metric,
+                        f"m:{model.name}:{metric}:{seconds}",
+                        capacity,
+                        seconds,
+                        None,
+                        False,
+                        None,
+                        text,
+                    )
+                )
+    return rules
+
+
+def plan(snapshot: Snapshot, key: KeyView, model: ModelView) -> Plan:
+    principal = key.principal
+    groups = snapshot.memberships.get(principal, ())
+    tier = next(
+        (p for p in snapshot.policies if _targets(p, principal, groups) and _covers(p, model)),
+        None,
+    )
+    if tier is None and model.access == "restricted":
+        return Plan(allowed=False, policy=None, schedule=None, rules=())
+    rules = (_policy_rules(tier, key, groups) if tier else []) + _key_rules(key) + _model_rules(model)
+    problem = None
+    for rule in rules:
+        if rule.budget is not None and rule.budget.currency != model.pricing.currency:
+            problem = (
+                f"The {rule.description} is in {rule.budget.currency} but `{model.name}` is priced in "
+                f"{model.pricing.currency}; ask an administrator to align them."
+            )
+    schedule = tier.spec.schedule if tier else None
+    return Plan(allowed=True, policy=tier, schedule=schedule, rules=tuple(rules), problem=problem)

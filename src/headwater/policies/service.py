@@ -1,0 +1,62 @@
+"""Policy operations."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from headwater.control import ControlPlane
+from headwater.policies.schemas import PolicyRead, PolicySpec
+from headwater.problems import ConflictProblem, InvalidProblem, NotFoundProblem
+from headwater.storage.sql import catalog, directory
+from headwater.storage.sql import policies as repo
+
+
+async def _check_references(conn: AsyncConnection, spec: PolicySpec, loc: tuple[str | int, ...]) -> None:
+    """Targets and listed models must exist: a typo must not silently grant or limit nothing."""
+    if spec.assets.models != "all":
+        known = {model.name for model in await catalog.list_all(conn, sorted(set(spec.assets.models)))}
+        for index, name in enumerate(spec.assets.models):
+            if name not in known:
+                raise InvalidProblem((*loc, "assets", "models", index), f"unknown model {name!r}")
+    missing = set(await directory.missing_groups(conn, spec.targets.groups))
+    for index, name in enumerate(spec.targets.groups):
+        if name in missing:
+            raise InvalidProblem((*loc, "targets", "groups", index), f"unknown group {name!r}")
+    for field, kind in (("users", "user"), ("serviceAccounts", "serviceaccount")):
+        for index, name in enumerate(getattr(spec.targets, field)):
+            if not await directory.owner_exists(conn, kind, name):
+                raise InvalidProblem((*loc, "targets", field, index), f"unknown {kind} {name!r}")
+
+
+async def list_policies(cp: ControlPlane) -> list[PolicyRead]:
+    async with cp.read() as conn:
+        return await repo.list_all(conn)
+
+
+async def get(cp: ControlPlane, name: str) -> PolicyRead:
+    async with cp.read() as conn:
+        found = await repo.get(conn, name)
+    if found is None:
+        raise NotFoundProblem(f"policy {name} not found")
+    return found
+
+
+async def put_in(conn: AsyncConnection, name: str, spec: PolicySpec, loc: tuple[str | int, ...]) -> None:
+    await _check_references(conn, spec, loc)
+    await repo.upsert(conn, name, spec, exists=await repo.get(conn, name) is not None)
+
+
+async def put(cp: ControlPlane, name: str, spec: PolicySpec, *, create: bool) -> PolicyRead:
+    async with cp.change() as conn:
+        if create and await repo.get(conn, name) is not None:
+            raise ConflictProblem(f"policy {name} already exists (use PUT to replace it)")
+        await put_in(conn, name, spec, ("body",))
+        stored = await repo.get(conn, name)
+    assert stored is not None
+    return stored
+
+
+async def delete(cp: ControlPlane, name: str) -> None:
+    async with cp.change() as conn:
+        if not await repo.delete_policy(conn, name):
+            raise NotFoundProblem(f"policy {name} not found")
