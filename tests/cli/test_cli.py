@@ -196,3 +196,11 @@ def test_migrate_and_generated_admin_token(tmp_path: Path) -> None:
     finally:
         second_output = stop(second.process)
     assert "hwadm_" not in second_output  # printed once, at the first start only
+
+
+def test_the_example_resources_apply(server: Server) -> None:
+    example = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "resources.yaml"
+    result = cli("apply", "-f", str(example), "--dry-run", env=server.cli_env())
+    assert result.returncode == 0, result.stderr
+    assert "policy/devs-rate-limit-standard would be created" in result.stdout
+    assert "model/granite-3.1-8b would be" in result.stdout
