@@ -61,6 +61,17 @@ async def measure(limiter: Limiter, calls: int) -> dict[str, float]:
     }
 
 
+async def ping(limiter: RedisLimiter, calls: int) -> dict[str, float]:
+    """The client's round trip with nothing to do: the floor under the figures above."""
+    client = limiter._client
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        await client.ping()
+        times.append(time.perf_counter() - t0)
+    return {"p50_us": statistics.median(times) * 1e6}
+
+
 async def main(url: str, calls: int) -> None:
     memory = MemoryLimiter()
     print(f"memory  {calls * 10} calls:", _fmt(await measure(memory, calls * 10)))
@@ -68,6 +79,7 @@ async def main(url: str, calls: int) -> None:
     limiter = RedisLimiter.from_url(url, prefix=prefix)
     try:
         print(f"redis   {calls} calls:", _fmt(await measure(limiter, calls)))
+        print("redis   PING floor:", _fmt(await ping(limiter, calls)))
     finally:
         await limiter.close()
         await drop_keys(url, prefix)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import astuple
+from importlib import resources
 
 import pytest
 
@@ -251,6 +252,12 @@ async def test_misuse_is_refused(subject: Subject) -> None:
 def test_invalid_limits(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         Limit("k", 1, **kwargs)  # type: ignore[arg-type]
+
+
+def test_scripts_ship_in_the_package() -> None:
+    package = resources.files("headwater.limits")
+    for name in ("reserve.lua", "settle.lua"):
+        assert "redis.call" in package.joinpath(name).read_text()
 
 
 def test_invalid_charges_and_period_keys() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from importlib import resources
 from typing import Any
 
 import pytest
@@ -12,16 +11,10 @@ import redis.asyncio
 
 from headwater.limits.base import Charge, Limit, LimiterUnavailable
 from headwater.limits.redis import RedisLimiter
-from tests.limits.conftest import REDIS_URL, T0, RedisServer
+from tests.limits.conftest import REDIS_URL, T0, RedisServer, drop_keys
 from tests.support import free_port
 
 pytestmark = pytest.mark.redis
-
-
-def test_scripts_ship_in_the_package() -> None:
-    package = resources.files("headwater.limits")
-    for name in ("reserve.lua", "settle.lua"):
-        assert "redis.call" in package.joinpath(name).read_text()
 
 
 async def test_data_layout_and_expiry(redis_limiter: RedisLimiter, prefix: str) -> None:
@@ -93,6 +86,22 @@ async def test_server_time_is_used_without_now(redis_limiter: RedisLimiter) -> N
     assert (await redis_limiter.reserve([Charge(limit, 0)])).states[0].used == 3
 
 
+async def test_a_client_that_decodes_responses_works_too(prefix: str) -> None:
+    client = redis.asyncio.Redis.from_url(REDIS_URL, decode_responses=True)
+    limiter = RedisLimiter(client, prefix=prefix)
+    try:
+        limit = Limit("decoded", 2, window_s=10)
+        decision = await limiter.reserve([Charge(limit, 2)], now=T0)
+        assert decision.allowed and decision.states[0].used == 2
+        await limiter.settle(decision.reservation, [1], now=T0)  # type: ignore[arg-type]
+        decision = await limiter.reserve([Charge(limit, 2)], now=T0)
+        assert not decision.allowed and decision.retry_after_s == 10.0
+    finally:
+        await limiter.close()  # does not own the client
+        await client.aclose()
+        await drop_keys(REDIS_URL, prefix)
+
+
 async def test_concurrent_reserves_never_exceed_capacity(prefix: str) -> None:
     limiters = [RedisLimiter.from_url(REDIS_URL, prefix=prefix) for _ in range(4)]
     try:
@@ -108,6 +117,7 @@ async def test_concurrent_reserves_never_exceed_capacity(prefix: str) -> None:
     finally:
         for limiter in limiters:
             await limiter.close()
+        await drop_keys(REDIS_URL, prefix)
 
 
 async def test_unreachable_server_raises_limiter_unavailable() -> None:

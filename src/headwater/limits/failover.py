@@ -4,6 +4,10 @@ Mode ``"open"`` keeps admitting requests against the fallback's per-process coun
 ``"closed"`` refuses them (``LimiterUnavailable``, which the gateway answers with 503). Either way
 the primary is tried again at most every ``retry_interval_s`` and recovery is automatic. One error
 line is logged when the primary is lost and one info line when it is back.
+
+Failing open trades exactness for availability: the fallback counts per process, so with N workers
+and replicas up to N times a limit can be admitted while degraded, and what the primary counted
+before the outage is not seen by the fallback (nor the reverse after recovery).
 """
 
 from __future__ import annotations

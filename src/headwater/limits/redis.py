@@ -1,12 +1,20 @@
 """The shared backend: Redis, one Lua script call (one round trip) per reserve and per settle.
 
-Layout: a rolling counter is a hash ``prefix + key`` of ``bucket index -> amount`` (stale buckets are
-pruned when the counter is next charged; the hash expires ``window_s`` + one bucket after its last
-charge). A period counter is a string ``prefix + key + ":" + period start`` (INCRBY), expiring 60 s
-after the period ends. Time is the server's ``TIME`` unless the caller passes ``now``.
+Layout (``prefix`` defaults to ``hw:limit:``):
 
-Keys are passed to the scripts as KEYS, never built inside them, so hash tags in the caller's keys
-keep each call's counters on one cluster slot when that is wanted.
+- a rolling counter is a hash ``prefix + key``: one field per bucket index holding its amount (only
+  amounts > 0 are stored), plus ``t`` (the sum of the bucket fields), ``o`` (every bucket <= o has
+  been dropped) and ``n`` (the newest bucket). A reserve reads ``t``, ``o``, ``n`` and the current
+  bucket, and drops the few buckets that left the window since the last call, so its cost does not
+  grow with the number of buckets; only a denial walks buckets (oldest first, ten per HMGET) to
+  compute ``retry_after_s``. The hash expires ``window_s`` + one bucket after its newest bucket
+  was opened.
+- a period counter is a string ``prefix + key + ":" + period start`` (INCRBY), expiring 60 s after
+  the period ends.
+
+Time is the server's ``TIME`` unless the caller passes ``now``; it is assumed not to go backwards
+(buckets already dropped stay dropped). Keys are passed to the scripts as KEYS, never built inside
+them, so hash tags in the callers' keys can keep each call's counters on one cluster slot.
 """
 
 from __future__ import annotations
@@ -17,11 +25,12 @@ from importlib import resources
 from typing import Any, cast
 
 import redis.exceptions
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from headwater.limits.base import NO_SLOT, Charge, Decision, LimiterUnavailable, Reservation, assemble
+from headwater.limits.batching import ScriptBatcher
 
 DEFAULT_PREFIX = "hw:limit:"
 
@@ -55,6 +64,7 @@ class RedisLimiter:
         self._owns_client = owns_client
         self._reserve = client.register_script(_script("reserve.lua"))
         self._settle = client.register_script(_script("settle.lua"))
+        self._batcher = ScriptBatcher(client)
 
     @classmethod
     def from_url(
@@ -62,20 +72,31 @@ class RedisLimiter:
         url: str,
         *,
         prefix: str = DEFAULT_PREFIX,
-        connect_timeout_s: float = 0.5,
+        connect_timeout_s: float = 1.0,
         timeout_s: float = 0.5,
-        max_connections: int | None = None,
+        max_connections: int = 32,
+        pool_timeout_s: float = 1.0,
     ) -> RedisLimiter:
-        client = Redis.from_url(
+        """A limiter with a client of its own: short timeouts, no retries, a bounded pool.
+
+        The pool is bounded so that a burst of requests queues for a few connections (each call
+        holds one for a round trip) instead of opening a connection per request at once. Timeouts
+        are asyncio timeouts, so a busy event loop eats into them: connecting gets 1 s because new
+        connections are opened precisely during bursts (0.5 s gave spurious failures in the
+        two-replica test on a loaded 2-core machine).
+        """
+        pool = BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=pool_timeout_s,
             socket_connect_timeout=connect_timeout_s,
             socket_timeout=timeout_s,
             retry=Retry(NoBackoff(), 0),
-            max_connections=max_connections,
         )
-        return cls(client, prefix=prefix, owns_client=True)
+        return cls(Redis.from_pool(pool), prefix=prefix, owns_client=True)
 
     async def close(self) -> None:
+        await self._batcher.close()
         if self._owns_client:
             await self._client.aclose()
 
@@ -86,19 +107,18 @@ class RedisLimiter:
         for charge in charges:
             limit = charge.limit
             args += (charge.amount, limit.capacity, limit.window, limit.end)
-        raw = await self._call(self._reserve, keys, args)
-        n = len(charges)
-        end = 4 + 3 * n
+        raw = (await self._call(self._reserve, keys, args)).split()
+        values = [int(x) for x in raw[1:]]  # denied, never, retry_bucket, then used/newest/slot triples
         return assemble(
             self,
             charges,
             float(raw[0]),
-            raw[4:end:3],
-            raw[5:end:3],
-            raw[6:end:3],
-            raw[1],
-            raw[2] == 1,
-            raw[3],
+            values[3::3],
+            values[4::3],
+            values[5::3],
+            values[0],
+            values[1] == 1,
+            values[2],
             tuple(keys),
         )
 
@@ -122,8 +142,8 @@ class RedisLimiter:
         if keys:
             await self._call(self._settle, keys, args)
 
-    async def _call(self, script: Any, keys: list[str], args: list[Any]) -> list[Any]:
+    async def _call(self, script: Any, keys: list[str], args: list[Any]) -> bytes | str:
         try:
-            return cast(list[Any], await script(keys=keys, args=args))
+            return cast(bytes | str, await self._batcher.call(script, keys, args))
         except _UNAVAILABLE as exc:
             raise LimiterUnavailable(f"redis: {exc}") from exc

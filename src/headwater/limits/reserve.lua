@@ -1,8 +1,9 @@
 -- Reserve several counters at once, all or nothing (headwater.limits.redis).
 -- KEYS[i]: counter i. ARGV[1]: now in epoch seconds, or '' to use the server's TIME.
 -- ARGV[4i-2 .. 4i+1]: amount, capacity, window_s (0 for a period), period_end (0 when rolling).
--- Returns {now as '%.17g', denied (0-based, -1: allowed), never (0/1), retry_bucket,
---          then per counter: used before the call, newest non-empty bucket (-1: none), slot}.
+-- Returns one string of space-separated numbers (one bulk reply parses far faster than an array):
+-- now ('%.17g'), denied (0-based, -1: allowed), never (0/1), retry_bucket, then per counter: used
+-- before the call, newest non-empty bucket (-1: none), slot.
 --
 -- A rolling counter is a hash: one field per bucket index (amount > 0), plus 't' (the sum of the
 -- bucket fields), 'o' (every bucket <= o has been dropped) and 'n' (the newest bucket). Buckets
@@ -18,7 +19,7 @@ if ARGV[1] == '' then
 else
   now = tonumber(ARGV[1])
 end
-local out = {string.format('%.17g', now), -1, 0, -1}
+local out = {string.format('%.17g', now), -1, 0, -1}  -- numbers until the end: out[4 + 3i] is read back
 local denied = -1
 local rolling = {}
 for i = 1, #KEYS do
@@ -111,8 +112,14 @@ for i = 1, #KEYS do
   out[#out + 1] = slot
 end
 out[2] = denied
+local function reply()
+  for k = 2, #out do
+    out[k] = field(out[k])
+  end
+  return table.concat(out, ' ')
+end
 if denied >= 0 then
-  return out
+  return reply()
 end
 for i = 1, #KEYS do
   local amount, slot = tonumber(ARGV[4 * i - 2]), out[4 + 3 * i]
@@ -132,4 +139,4 @@ for i = 1, #KEYS do
     end
   end
 end
-return out
+return reply()

@@ -1,0 +1,90 @@
+"""Pipelining the limiter's script calls.
+
+Under load many calls reserve or settle at the same moment. Sending each on its own costs redis-py a
+pooled-connection checkout, a write and a read per call; on this machine that is about 170 µs of CPU,
+more than the rest of Headwater's admission. While a call is in flight, the batcher collects the
+calls made during one turn of the event loop and sends them as one pipeline: one connection, one
+write, one round trip. A call made when nothing else is in flight goes out at once. Each
+script still runs atomically on its own, in order; callers see exactly the result of their own call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
+
+Call = tuple[AsyncScript, Sequence[str], Sequence[Any], "asyncio.Future[Any]"]
+
+
+class ScriptBatcher:
+    def __init__(self, client: Redis, max_batch: int = 512) -> None:
+        self._client = client
+        self._max_batch = max_batch
+        self._pending: list[Call] = []
+        self._scheduled = False
+        self._sending: set[asyncio.Task[None]] = set()
+        self._direct = 0
+
+    async def call(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        if not self._direct and not self._pending and not self._sending:
+            # Nothing else in flight: send it at once (the lowest latency when idle). Calls that
+            # arrive meanwhile are batched.
+            self._direct += 1
+            try:
+                return await script(keys=keys, args=args)
+            finally:
+                self._direct -= 1
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((script, keys, args, future))
+        if len(self._pending) >= self._max_batch:
+            self._flush()
+        elif not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        task = asyncio.ensure_future(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[Call]) -> None:
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for script, keys, args, _ in batch:
+                    pipe.evalsha(script.sha, len(keys), *keys, *args)
+                results = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:  # the connection failed: every caller of the batch learns it
+            for *_, future in batch:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else ConnectionError(str(exc)))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (script, keys, args, future), result in zip(batch, results, strict=True):
+            if isinstance(result, NoScriptError):  # Redis restarted or flushed its scripts: load, retry
+                try:
+                    result = await script(keys=keys, args=args)
+                except Exception as exc:
+                    result = exc
+            if future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    async def close(self) -> None:
+        self._flush()
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
