@@ -1,0 +1,150 @@
+"""The report: the table, the verdicts and the environment a run was measured in."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from common import (
+    HEADWATER,
+    LOAD_CPU,
+    POLICY,
+    POLICY_REDIS,
+    PROXY_CPU,
+    ROOT,
+    ROUNDS,
+    THROUGHPUT_CONNECTIONS,
+    WARMUP_S,
+    pinned,
+)
+from wrk import Row, latency_seconds, round_seconds
+
+#: Non-stream req/s as a share of the reference proxy's that each Headwater target should reach.
+GOALS = {HEADWATER: 50, POLICY: 50, POLICY_REDIS: 40}
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def table(rows: list[Row]) -> str:
+    def find(mode: str, target: str) -> Row | None:
+        return next((r for r in rows if r.mode == mode and r.target == target), None)
+
+    lines = [
+        "| mode | target | req/s (32 conn) | % of reference | p50 ms (1 conn) | p99 ms | added p50 ms "
+        "| RSS MiB | errors |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for row in rows:
+        reference, direct = find(row.mode, "reference"), find(row.mode, "direct")
+        rps = row.throughput.requests_per_s if row.throughput else None
+        p50 = row.latency.p50_ms if row.latency else None
+        share = added = None
+        if rps is not None and reference and reference.throughput and reference.throughput.requests_per_s:
+            share = 100 * rps / reference.throughput.requests_per_s
+        base = direct.latency.p50_ms if direct and direct.latency and row.target != "direct" else None
+        if p50 is not None and base is not None:
+            added = p50 - base
+        errors = str(row.errors) if row.throughput else "–"
+        if row.note:
+            errors += f" ({row.note})"
+        lines.append(
+            f"| {row.mode} | {row.target} | {fmt(rps, 0)} | {fmt(share, 0)}{'%' if share else ''} "
+            f"| {fmt(p50, 3)} | {fmt(row.latency.p99_ms if row.latency else None, 3)} "
+            f"| {fmt(added, 3)} | {fmt(row.rss, 1)} | {errors} |"
+        )
+    return "\n".join(lines)
+
+
+def verdicts(rows: list[Row]) -> list[str]:
+    """One line per Headwater target measured: its non-stream req/s against the reference, MEETS or MISSES."""
+
+    def rps(target: str) -> float | None:
+        row = next((r for r in rows if r.mode == "non-stream" and r.target == target), None)
+        return row.throughput.requests_per_s if row and row.throughput else None
+
+    reference = rps("reference")
+    if not reference:
+        return []
+    lines = []
+    for target, goal in GOALS.items():
+        measured = rps(target)
+        if measured is None:
+            continue
+        share = 100 * measured / reference
+        lines.append(
+            f"Verdict: {target} non-stream {measured:,.0f} req/s = {share:.0f}% of the reference proxy "
+            f"({reference:,.0f} req/s): {'MEETS' if share >= goal else 'MISSES'} the >= {goal}% target."
+        )
+    return lines
+
+
+def git_commit() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit or 'unknown'}{' + uncommitted changes' if dirty else ''}"
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+LOADAVG = loadavg()
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} CPUs)"
+    return f"{platform.processor() or platform.machine()} ({os.cpu_count()} CPUs)"
+
+
+def tool_version(argv: list[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    text = (done.stdout + done.stderr).strip().splitlines()
+    return text[0] if text else "?"
+
+
+def environment_lines(seconds: int) -> list[str]:
+    pinning = (
+        f"proxy under test on CPU {PROXY_CPU}, nginx and wrk on CPU {LOAD_CPU} (taskset)"
+        if pinned("0", []) == ["taskset", "-c", "0"]
+        else "none (no taskset or a single CPU)"
+    )
+    return [
+        f"- Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M:%S UTC')}",
+        f"- Commit: {git_commit()}",
+        f"- CPU: {cpu_model()}",
+        f"- Python: {platform.python_version()} ({sys.executable})",
+        f"- nginx: {tool_version(['nginx', '-v']).removeprefix('nginx version: ')}; "
+        f"wrk: {' '.join(tool_version(['wrk', '--version']).split()[:2])}",
+        f"- Load average before the run (other work on this machine adds noise): {LOADAVG}",
+        f"- Load: req/s from `wrk -t1 -c{THROUGHPUT_CONNECTIONS}`, {ROUNDS} rounds of "
+        f"{round_seconds(seconds)} s per target, interleaved across targets; p50/p99 from "
+        f"`wrk -t1 -c1 -d{latency_seconds(seconds)}s --latency`; every target warmed up for {WARMUP_S} s",
+        f"- Pinning: {pinning}",
+    ]

@@ -1,0 +1,285 @@
+"""The proxies under test: the reference proxy and Headwater (plain, with a policy, with Redis)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import orjson
+
+from common import (
+    BENCH,
+    CHAT_MODEL,
+    HEADWATER,
+    HOST,
+    MODES,
+    POLICY_REDIS,
+    PROXY_CPU,
+    REQUESTS,
+    STREAM_MODEL,
+    UPSTREAM_PATHS,
+    VENV_BIN,
+    Failed,
+    Processes,
+    Started,
+    free_port,
+    pinned,
+    wait_http,
+    wait_listening,
+)
+
+#: The header that proves admission ran: Headwater sends it only when a request limit applied.
+LIMIT_HEADER = "x-ratelimit-remaining-requests"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+BENCH_USER = "bench-user"
+BENCH_POLICY = "bench-tier"
+
+RESOURCES_YAML = """\
+apiVersion: headwater/v1
+kind: Model
+metadata: {{name: {chat}}}
+spec:
+  kind: chat
+  pricing: {{input_per_million: "0.20", output_per_million: "0.60", currency: USD}}
+  deployments:
+    - {{provider: openai, base_url: "{upstream}/v1", upstream_model: {chat}}}
+---
+apiVersion: headwater/v1
+kind: Model
+metadata: {{name: {stream}}}
+spec:
+  kind: chat
+  deployments:
+    - {{provider: openai, base_url: "{upstream}/stream/v1", upstream_model: {stream}}}
+---
+apiVersion: headwater/v1
+kind: User
+metadata: {{name: {user}}}
+spec: {{}}
+---
+apiVersion: headwater/v1
+kind: Policy
+metadata: {{name: {policy}}}
+spec:
+  description: "make bench: limits so large that they never refuse, so every call is admitted"
+  assets: {{models: all}}
+  targets: {{users: [{user}]}}
+  limits:
+    - {{requests: 100000000, window: 1h, scope: user}}
+    - {{tokens: 100000000000, window: 1h, scope: user}}
+"""
+
+
+@dataclass
+class Target:
+    name: str
+    base: str
+    key: str | None = None
+    pid: int | None = None  # whose RSS is reported
+    paths: dict[str, str] = field(default_factory=lambda: dict(UPSTREAM_PATHS))
+    #: True: every response must carry LIMIT_HEADER (admission on); False: none may; None: not checked.
+    limited: bool | None = None
+
+    def url(self, mode: str) -> str:
+        return self.base + self.paths[mode]
+
+
+def check(target: Target, mode: str, attempts: int = 1) -> None:
+    """One request by hand: the right status, a plausible body and the rate-limit headers, or Failed."""
+    headers = {"Content-Type": "application/json"}
+    if target.key:
+        headers["Authorization"] = f"Bearer {target.key}"
+    problem = ""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(0.25)
+        try:
+            response = httpx.post(target.url(mode), content=REQUESTS[mode], headers=headers, timeout=10)
+        except httpx.HTTPError as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            continue
+        text = response.text
+        if response.status_code != 200:
+            problem = f"HTTP {response.status_code}: {text[:500]}"
+        elif mode == "stream" and not text.rstrip().endswith("data: [DONE]"):
+            problem = f"the stream did not end with data: [DONE]: {text[-300:]!r}"
+        elif mode == "non-stream" and not orjson.loads(text).get("choices"):
+            problem = f"no choices in the response: {text[:300]}"
+        elif target.limited and LIMIT_HEADER not in response.headers:
+            problem = f"no {LIMIT_HEADER} header: admission did not run (headers: {dict(response.headers)})"
+        elif target.limited is False and LIMIT_HEADER in response.headers:
+            problem = f"{LIMIT_HEADER} is set ({response.headers[LIMIT_HEADER]}) but no policy should apply"
+        else:
+            return
+    raise Failed(f"{target.name} {mode}: {problem}")
+
+
+def start_reference(procs: Processes, upstream: str) -> tuple[Started, Target]:
+    port = free_port()
+    argv = [sys.executable, str(BENCH / "refproxy.py"), "--port", str(port), "--upstream", upstream]
+    entry = procs.start("refproxy", pinned(PROXY_CPU, argv))
+    wait_listening(port, entry)
+    return entry, Target("reference", f"http://{HOST}:{port}", pid=entry.process.pid)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without the caller's HEADWATER_* settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Headwater:
+    """One ``headwater serve`` process and the targets (keys) measured through it."""
+
+    entry: Started
+    base: str
+    token: str  # the admin token
+    targets: dict[str, Target]
+    redis_prefix: str | None = None
+
+
+def redis_reachable(url: str = REDIS_URL) -> str | None:
+    """None when Redis answers PING, else why not."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def redis_version(url: str = REDIS_URL) -> str:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            return str(client.info("server").get("redis_version", "?"))
+        finally:
+            client.close()
+    except Exception:
+        return "?"
+
+
+def redis_keys(prefix: str, delete: bool = False, url: str = REDIS_URL) -> int:
+    """How many keys start with ``prefix`` (SCAN); with ``delete``, delete them too."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    found = 0
+    try:
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=prefix + "*", count=1000):
+            found += 1
+            batch.append(key)
+            if delete and len(batch) >= 500:
+                client.delete(*batch)
+                batch.clear()
+        if delete and batch:
+            client.delete(*batch)
+    finally:
+        client.close()
+    return found
+
+
+def _cli(argv: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise Failed(f"`{' '.join(argv[1:3])}` failed (code {done.returncode}):\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def start_headwater(
+    procs: Processes, upstream: str, names: list[str] | None = None, redis: bool = False
+) -> Headwater:
+    """``headwater serve`` (1 worker, its own SQLite file) with the models, the user, the policy and keys.
+
+    One key per target in ``names``: ``headwater`` gets a key without an owner (no policy applies);
+    ``headwater+policy`` and ``headwater+policy+redis`` a key owned by the policy's user. With
+    ``redis``, the process uses the Redis limiter under a random key prefix, deleted again when the
+    run ends. Each key is tried until the gateway knows it; the caller checks the rate-limit headers.
+    """
+    name = "headwater-redis" if redis else "headwater"
+    port = free_port()
+    token = "hwadm_" + secrets.token_urlsafe(32)
+    settings = {
+        "HEADWATER_DATABASE_URL": f"sqlite+aiosqlite:///{procs.directory / f'{name}.db'}",
+        "HEADWATER_DATA_DIR": str(procs.directory / f"{name}-data"),
+        "HEADWATER_ADMIN_TOKEN": token,
+        "HEADWATER_LOG_LEVEL": "warning",
+    }
+    prefix = None
+    if redis:
+        if (why := redis_reachable()) is not None:
+            raise Failed(f"Redis at {REDIS_URL} is unreachable ({why}); set BENCH_REDIS_URL")
+        prefix = f"hwbench:{secrets.token_hex(6)}:"
+        settings |= {
+            "HEADWATER_REDIS_URL": REDIS_URL,
+            "HEADWATER_REDIS_PREFIX": prefix,
+            "HEADWATER_LIMITS_FAIL": "closed",  # never fall back to per-process counters unnoticed
+        }
+
+        def forget(prefix: str = prefix) -> None:
+            print(f"deleted {redis_keys(prefix, delete=True)} Redis keys {prefix}*", flush=True)
+
+        procs.cleanups.append(forget)
+    headwater = str(VENV_BIN / "headwater")
+    argv = [headwater, "serve", "--host", HOST, "--port", str(port)]
+    entry = procs.start(name, pinned(PROXY_CPU, argv), clean_env(**settings))
+    base = f"http://{HOST}:{port}"
+    wait_http(f"{base}/readyz", entry, timeout=60)
+
+    cli_env = clean_env(HEADWATER_URL=base, HEADWATER_TOKEN=token)
+    resources = procs.directory / f"{name}.yaml"
+    resources.write_text(
+        RESOURCES_YAML.format(
+            chat=CHAT_MODEL, stream=STREAM_MODEL, upstream=upstream, user=BENCH_USER, policy=BENCH_POLICY
+        )
+    )
+    _cli([headwater, "apply", "-f", str(resources)], cli_env)
+    gateway_paths = {"non-stream": "/v1/chat/completions", "stream": "/v1/chat/completions"}
+    if names is None:
+        names = [POLICY_REDIS] if redis else [HEADWATER]
+    targets = {}
+    for target_name in names:
+        key_name = "bench" if target_name == HEADWATER else "bench-policy"
+        argv = [headwater, "keys", "create", "--name", key_name, "--json"]
+        if target_name != HEADWATER:
+            argv += ["--owner", f"user:{BENCH_USER}"]
+        key = orjson.loads(_cli(argv, cli_env))["key"]
+        target = Target(target_name, base, key=key, pid=entry.process.pid, limited=target_name != HEADWATER)
+        target.paths = dict(gateway_paths)
+        for mode in MODES:  # the new resources and keys reach the gateway within a snapshot poll
+            check(dataclasses.replace(target, limited=None), mode, attempts=40)
+        targets[target_name] = target
+    if prefix is not None and not redis_keys(prefix):
+        raise Failed(f"{name}: answered calls but wrote no Redis keys under {prefix}: no admission on Redis?")
+    return Headwater(entry, base, token, targets, prefix)
+
+
+def usage_events(base: str, token: str) -> int | None:
+    """The id of the newest usage event (ids count up from 1): how many calls were accounted."""
+    try:
+        response = httpx.get(
+            f"{base}/api/v1/usage/events",
+            params={"limit": 1, "order": "desc"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        items = response.json()["items"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None
+    return int(items[0]["id"]) if items else 0
