@@ -83,6 +83,8 @@ def serve(
         log_config=None,
         timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
         server_header=False,
+        # X-Forwarded-* are not trusted by default (a middleware pass on every request otherwise).
+        proxy_headers=False,
     )
 
 

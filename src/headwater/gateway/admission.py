@@ -136,7 +136,7 @@ class Admission:
             rule = current.rules[decision.denied_index or 0]
             if not rule.soft:
                 self._event(request_id, key, model, rule.policy, rule.description, _kind(rule), "denied", now)
-                raise _refusal(rule, current.rules, decision)
+                raise _refusal(rule, current, decision)
             # soft: let it through, still counting it (the soft counters get the real usage at settle)
             soft = [
                 Charge(c.limit, 0 if r.soft else c.amount)
@@ -146,10 +146,10 @@ class Admission:
             if not decision.allowed:
                 hard = current.rules[decision.denied_index or 0]
                 self._event(request_id, key, model, hard.policy, hard.description, _kind(hard), "denied", now)
-                raise _refusal(hard, current.rules, decision)
+                raise _refusal(hard, current, decision)
             self._event(request_id, key, model, rule.policy, rule.description, _kind(rule), "warned", now)
             headers.append((b"x-headwater-limit-warning", f"over {rule.description}".encode()))
-        headers.extend(_rate_headers(current.rules, decision))
+        headers.extend(_rate_headers(current, decision))
         assert decision.reservation is not None
         return Ticket(current.rules, decision.reservation)
 
@@ -245,9 +245,9 @@ def _kind(rule: Rule) -> str:
     return "budget" if rule.metric == "cost" else "rate"
 
 
-def _refusal(rule: Rule, rules: tuple[Rule, ...], decision: Decision) -> RateLimited:
+def _refusal(rule: Rule, current: Plan, decision: Decision) -> RateLimited:
     retry = max(1, math.ceil(decision.retry_after_s))
-    headers = ((b"retry-after", str(retry).encode()), *_rate_headers(rules, decision))
+    headers = ((b"retry-after", str(retry).encode()), *_rate_headers(current, decision))
     if rule.metric == "cost":
         message = f"You exceeded your {rule.description}. It renews in {reset_text(decision.retry_after_s)}."
         return RateLimited(message, code="insufficient_quota", type_="insufficient_quota", headers=headers)
@@ -260,17 +260,27 @@ def _refusal(rule: Rule, rules: tuple[Rule, ...], decision: Decision) -> RateLim
     return RateLimited(message, code="rate_limit_exceeded", type_=type_, headers=headers)
 
 
-def _rate_headers(rules: tuple[Rule, ...], decision: Decision) -> list[tuple[bytes, bytes]]:
+def _rate_headers(current: Plan, decision: Decision) -> list[tuple[bytes, bytes]]:
     """OpenAI's headers for the tightest request counter and the tightest token counter."""
     out: list[tuple[bytes, bytes]] = []
-    for metric, suffix in (("requests", b"requests"), ("tokens", b"tokens")):
-        best = None
-        for rule, state in zip(rules, decision.states, strict=True):
-            if rule.metric == metric and (best is None or state.remaining < best[1].remaining):
-                best = (rule, state)
-        if best is not None:
-            rule, state = best
-            out.append((b"x-ratelimit-limit-" + suffix, str(rule.capacity).encode()))
-            out.append((b"x-ratelimit-remaining-" + suffix, str(max(state.remaining, 0)).encode()))
-            out.append((b"x-ratelimit-reset-" + suffix, reset_text(state.reset_s).encode()))
+    states = decision.states
+    for positions, names in (
+        (current.request_rules, _REQUEST_HEADERS),
+        (current.token_rules, _TOKEN_HEADERS),
+    ):
+        if not positions:
+            continue
+        best = min(positions, key=lambda i: states[i].remaining)
+        state = states[best]
+        out.append((names[0], str(current.rules[best].capacity).encode()))
+        out.append((names[1], str(max(state.remaining, 0)).encode()))
+        out.append((names[2], reset_text(state.reset_s).encode()))
     return out
+
+
+_REQUEST_HEADERS = (
+    b"x-ratelimit-limit-requests",
+    b"x-ratelimit-remaining-requests",
+    b"x-ratelimit-reset-requests",
+)
+_TOKEN_HEADERS = (b"x-ratelimit-limit-tokens", b"x-ratelimit-remaining-tokens", b"x-ratelimit-reset-tokens")

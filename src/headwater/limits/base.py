@@ -118,7 +118,7 @@ class Reservation:
     owner: object
     charges: tuple[Charge, ...]
     slots: tuple[int, ...]
-    keys: tuple[str, ...] = ()
+    keys: tuple[str | bytes, ...] = ()
     _settled: list[bool] = field(default_factory=lambda: [False], init=False, repr=False)
 
     def claim(self) -> bool:
@@ -173,7 +173,7 @@ def assemble(
     denied: int,
     never: bool,
     retry_bucket: int,
-    keys: tuple[str, ...] = (),
+    keys: tuple[str | bytes, ...] = (),
 ) -> Decision:
     """Build a decision from a backend's raw facts.
 

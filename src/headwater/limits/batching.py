@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
-Call = tuple[AsyncScript, Sequence[str], Sequence[Any], "asyncio.Future[Any]"]
+Call = tuple[AsyncScript, Sequence[str | bytes], Sequence[Any], "asyncio.Future[Any]"]
 
 
 class ScriptBatcher:
@@ -30,7 +30,7 @@ class ScriptBatcher:
         self._sending: set[asyncio.Task[None]] = set()
         self._direct = 0
 
-    async def call(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def call(self, script: AsyncScript, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
         if not self._direct and not self._pending and not self._sending:
             # Nothing else in flight: send it at once (the lowest latency when idle). Calls that
             # arrive meanwhile are batched.

@@ -19,6 +19,7 @@ them, so hash tags in the callers' keys can keep each call's counters on one clu
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
@@ -29,7 +30,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from headwater.limits.base import NO_SLOT, Charge, Decision, LimiterUnavailable, Reservation, assemble
+from headwater.limits.base import NO_SLOT, Charge, Decision, Limit, LimiterUnavailable, Reservation, assemble
 from headwater.limits.batching import ScriptBatcher
 
 DEFAULT_PREFIX = "hw:limit:"
@@ -65,6 +66,10 @@ class RedisLimiter:
         self._reserve = client.register_script(_script("reserve.lua"))
         self._settle = client.register_script(_script("settle.lua"))
         self._batcher = ScriptBatcher(client)
+        self._encoding: dict[Limit, tuple[bytes, bytes]] = {}
+        self._merged: dict[str, dict[tuple[str | bytes, int, Any], int]] = {}
+        self._merge_done: asyncio.Future[None] | None = None
+        self._settling: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_url(
@@ -96,17 +101,31 @@ class RedisLimiter:
         return cls(Redis.from_pool(pool), prefix=prefix, owns_client=True)
 
     async def close(self) -> None:
+        if self._settling:
+            await asyncio.gather(*self._settling, return_exceptions=True)
         await self._batcher.close()
         if self._owns_client:
             await self._client.aclose()
 
+    def _encoded(self, limit: Limit) -> tuple[bytes, bytes]:
+        """A counter's key and its constant script arguments, encoded once."""
+        found = self._encoding.get(limit)
+        if found is None:
+            if len(self._encoding) > 100_000:
+                self._encoding.clear()
+            constant = f" {limit.capacity!r} {limit.window!r} {limit.end!r}".encode()
+            found = self._encoding[limit] = ((self._prefix + limit.counter_key).encode(), constant)
+        return found
+
     async def reserve(self, charges: Sequence[Charge], now: float | None = None) -> Decision:
-        prefix = self._prefix
-        keys = [prefix + charge.limit.counter_key for charge in charges]
-        args: list[Any] = ["" if now is None else repr(float(now))]
+        # Packed: every charge's numbers in one argument (redis-py's cost grows with the arguments).
+        keys: list[bytes] = []
+        packed: list[bytes] = []
         for charge in charges:
-            limit = charge.limit
-            args += (charge.amount, limit.capacity, limit.window, limit.end)
+            key, constant = self._encoded(charge.limit)
+            keys.append(key)
+            packed.append(b"%d%s" % (charge.amount, constant))
+        args: list[Any] = [b"" if now is None else repr(float(now)).encode(), b" ".join(packed)]
         raw = (await self._call(self._reserve, keys, args)).split()
         values = [int(x) for x in raw[1:]]  # denied, never, retry_bucket, then used/newest/slot triples
         return assemble(
@@ -130,19 +149,56 @@ class RedisLimiter:
             raise ValueError(f"settle needs {len(charges)} actual amounts, got {len(actual)}")
         if not reservation.claim():
             return
-        keys: list[str] = []
-        args: list[Any] = ["" if now is None else repr(float(now))]
+        clock = "" if now is None else repr(float(now))
+        merged = self._merged.get(clock)
         for i, charge in enumerate(charges):
             slot, delta = reservation.slots[i], actual[i] - charge.amount
             if delta == 0 or slot == NO_SLOT:
                 continue
             limit = charge.limit
-            keys.append(reservation.keys[i])
-            args += (delta, limit.window, slot if limit.rolling else limit.end)
-        if keys:
-            await self._call(self._settle, keys, args)
+            if merged is None:
+                merged = self._merged[clock] = {}
+            entry = (reservation.keys[i], limit.window, slot if limit.rolling else limit.end)
+            merged[entry] = merged.get(entry, 0) + delta
+        if merged is None:
+            return
+        # Every settle of this event-loop turn goes out as one script call; each caller waits for it.
+        if self._merge_done is None:
+            self._merge_done = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(self._flush_settles)
+        await asyncio.shield(self._merge_done)
 
-    async def _call(self, script: Any, keys: list[str], args: list[Any]) -> bytes | str:
+    def _flush_settles(self) -> None:
+        merged, self._merged = self._merged, {}
+        done, self._merge_done = self._merge_done, None
+        assert done is not None
+        task = asyncio.ensure_future(self._send_settles(merged, done))
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    async def _send_settles(
+        self, merged: dict[str, dict[tuple[str | bytes, int, Any], int]], done: asyncio.Future[None]
+    ) -> None:
+        """Summing the corrections of one counter bucket is exact: a refund never exceeds what its
+        own reservation added to that bucket, so no intermediate value would have been clamped."""
+        try:
+            for clock, entries in merged.items():
+                keys: list[str | bytes] = []
+                args: list[Any] = [clock]
+                for (key, window, where), delta in entries.items():
+                    if delta:
+                        keys.append(key)
+                        args += (delta, window, where)
+                if keys:
+                    await self._call(self._settle, keys, args)
+        except Exception as exc:
+            if not done.done():
+                done.set_exception(exc)
+            return
+        if not done.done():
+            done.set_result(None)
+
+    async def _call(self, script: Any, keys: Sequence[str | bytes], args: list[Any]) -> bytes | str:
         try:
             return cast(bytes | str, await self._batcher.call(script, keys, args))
         except _UNAVAILABLE as exc:

@@ -1,6 +1,7 @@
 -- Reserve several counters at once, all or nothing (headwater.limits.redis).
 -- KEYS[i]: counter i. ARGV[1]: now in epoch seconds, or '' to use the server's TIME.
--- ARGV[4i-2 .. 4i+1]: amount, capacity, window_s (0 for a period), period_end (0 when rolling).
+-- ARGV[4i-2 .. 4i+1]: amount, capacity, window_s (0 for a period), period_end (0 when rolling);
+-- or, packed (fewer arguments for the client to encode), ARGV[2]: all of them, space-separated.
 -- Returns one string of space-separated numbers (one bulk reply parses far faster than an array):
 -- now ('%.17g'), denied (0-based, -1: allowed), never (0/1), retry_bucket, then per counter: used
 -- before the call, newest non-empty bucket (-1: none), slot.
@@ -19,12 +20,19 @@ if ARGV[1] == '' then
 else
   now = tonumber(ARGV[1])
 end
+local A = ARGV
+if #ARGV == 2 then
+  A = {ARGV[1]}
+  for v in string.gmatch(ARGV[2], '%S+') do
+    A[#A + 1] = v
+  end
+end
 local out = {string.format('%.17g', now), -1, 0, -1}  -- numbers until the end: out[4 + 3i] is read back
 local denied = -1
 local rolling = {}
 for i = 1, #KEYS do
   local a = 4 * i - 2
-  local key, amount, cap, window = KEYS[i], tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local key, amount, cap, window = KEYS[i], tonumber(A[a]), tonumber(A[a + 1]), tonumber(A[a + 2])
   local used, newest, slot = 0, -1, -1
   local b, cur, low, o, n
   if window > 0 then
@@ -66,7 +74,7 @@ for i = 1, #KEYS do
       newest = n
     end
     rolling[i] = {total, o, n, here, window + window / b}
-  elseif now < tonumber(ARGV[a + 3]) then
+  elseif now < tonumber(A[a + 3]) then
     slot = 0
     used = tonumber(redis.call('GET', key) or '0')
     if used > 0 then
@@ -122,7 +130,7 @@ if denied >= 0 then
   return reply()
 end
 for i = 1, #KEYS do
-  local amount, slot = tonumber(ARGV[4 * i - 2]), out[4 + 3 * i]
+  local amount, slot = tonumber(A[4 * i - 2]), out[4 + 3 * i]
   if amount > 0 and slot >= 0 then
     local r = rolling[i]
     if r then
@@ -135,7 +143,7 @@ for i = 1, #KEYS do
         redis.call('EXPIRE', KEYS[i], math.ceil(r[5]))
       end
     elseif redis.call('INCRBY', KEYS[i], amount) == amount then
-      redis.call('EXPIRE', KEYS[i], math.ceil(tonumber(ARGV[4 * i + 1]) + 60 - now))
+      redis.call('EXPIRE', KEYS[i], math.ceil(tonumber(A[4 * i + 1]) + 60 - now))
     end
   end
 end

@@ -42,10 +42,11 @@ class Plan:
     schedule: ScheduleSpec | None
     rules: tuple[Rule, ...]
     problem: str | None = None  # a configuration error that refuses the call (fail closed)
-
-    @property
-    def needs_estimate(self) -> bool:
-        return any(rule.metric != "requests" for rule in self.rules)
+    #: Positions of the request and token rules, for the x-ratelimit-* headers.
+    request_rules: tuple[int, ...] = ()
+    token_rules: tuple[int, ...] = ()
+    #: Whether admission needs the prompt's token estimate (any rule other than a request count).
+    needs_estimate: bool = False
 
 
 def _targets(policy: PolicyView, principal: str, groups: tuple[str, ...]) -> bool:
@@ -179,4 +180,13 @@ def plan(snapshot: Snapshot, key: KeyView, model: ModelView) -> Plan:
                 f"{model.pricing.currency}; ask an administrator to align them."
             )
     schedule = tier.spec.schedule if tier else None
-    return Plan(allowed=True, policy=tier, schedule=schedule, rules=tuple(rules), problem=problem)
+    return Plan(
+        allowed=True,
+        policy=tier,
+        schedule=schedule,
+        rules=tuple(rules),
+        problem=problem,
+        request_rules=tuple(i for i, rule in enumerate(rules) if rule.metric == "requests"),
+        token_rules=tuple(i for i, rule in enumerate(rules) if rule.metric == "tokens"),
+        needs_estimate=any(rule.metric != "requests" for rule in rules),
+    )
