@@ -37,9 +37,9 @@ def table(rows: list[Row]) -> str:
         return next((r for r in rows if r.mode == mode and r.target == target), None)
 
     lines = [
-        "| mode | target | req/s (32 conn) | % of reference | p50 ms (1 conn) | p99 ms | added p50 ms "
-        "| RSS MiB | errors |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| mode | target | req/s (32 conn) | % of reference | CPU µs/req | % of reference by CPU "
+        "| p50 ms (1 conn) | p99 ms | added p50 ms | RSS MiB | errors |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in rows:
         reference, direct = find(row.mode, "reference"), find(row.mode, "direct")
@@ -51,11 +51,15 @@ def table(rows: list[Row]) -> str:
         base = direct.latency.p50_ms if direct and direct.latency and row.target != "direct" else None
         if p50 is not None and base is not None:
             added = p50 - base
+        cpu = row.cpu_us_per_request
+        reference_cpu = reference.cpu_us_per_request if reference else None
+        by_cpu = 100 * reference_cpu / cpu if cpu and reference_cpu else None
         errors = str(row.errors) if row.throughput else "–"
         if row.note:
             errors += f" ({row.note})"
         lines.append(
             f"| {row.mode} | {row.target} | {fmt(rps, 0)} | {fmt(share, 0)}{'%' if share else ''} "
+            f"| {fmt(cpu, 0)} | {fmt(by_cpu, 0)}{'%' if by_cpu else ''} "
             f"| {fmt(p50, 3)} | {fmt(row.latency.p99_ms if row.latency else None, 3)} "
             f"| {fmt(added, 3)} | {fmt(row.rss, 1)} | {errors} |"
         )
@@ -68,6 +72,10 @@ def verdicts(rows: list[Row]) -> list[str]:
     def rps(target: str) -> float | None:
         row = next((r for r in rows if r.mode == "non-stream" and r.target == target), None)
         return row.throughput.requests_per_s if row and row.throughput else None
+
+    def cpu(target: str) -> float | None:
+        row = next((r for r in rows if r.mode == "non-stream" and r.target == target), None)
+        return row.cpu_us_per_request if row else None
 
     reference = rps("reference")
     if not reference:
@@ -82,6 +90,13 @@ def verdicts(rows: list[Row]) -> list[str]:
             f"Verdict: {target} non-stream {measured:,.0f} req/s = {share:.0f}% of the reference proxy "
             f"({reference:,.0f} req/s): {'MEETS' if share >= goal else 'MISSES'} the >= {goal}% target."
         )
+        mine, theirs = cpu(target), cpu("reference")
+        if mine and theirs:
+            efficiency = 100 * theirs / mine
+            lines.append(
+                f"         by CPU per request: {mine:,.0f} µs vs the reference's {theirs:,.0f} µs = "
+                f"{efficiency:.0f}% ({'MEETS' if efficiency >= goal else 'MISSES'} the >= {goal}% target)"
+            )
     return lines
 
 

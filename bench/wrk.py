@@ -79,10 +79,31 @@ class Row:
     rss: float | None = None
     note: str = ""
     rounds: list[float] = field(default_factory=list)  # req/s of each throughput round
+    cpu_s: float = 0.0  # CPU time the proxy process used during the throughput rounds
+    cpu_requests: int = 0  # requests answered during those rounds
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        """Steadier than req/s on a shared machine: what one request costs the proxy's CPU."""
+        return 1e6 * self.cpu_s / self.cpu_requests if self.cpu_requests and self.cpu_s else None
 
     @property
     def errors(self) -> int:
         return sum(r.errors for r in (self.throughput, self.latency) if r is not None)
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process (``/proc/PID/stat``), or None."""
+    if pid is None:
+        return None
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def round_seconds(seconds: int) -> int:
@@ -138,10 +159,16 @@ def measure(live: dict[str, Target], mode: str, seconds: int, failures: list[str
         sequence = order if number % 2 == 0 else order[::-1]
         print(f"  {mode}: throughput round {number + 1}/{ROUNDS}, {length:g} s each, -c32", flush=True)
         for name in sequence:
+            pid = live[name].pid if name in live and name != "direct" else None
+            before = cpu_seconds(pid)
             result = load(name, THROUGHPUT_CONNECTIONS, length, latency=False)
+            after = cpu_seconds(pid)
             if result is not None:
                 throughput[name].append(result)
                 rows[name].rounds.append(result.requests_per_s)
+                if before is not None and after is not None:
+                    rows[name].cpu_s += after - before
+                    rows[name].cpu_requests += result.requests
     print(f"  {mode}: latency, {latency_seconds(seconds)} s each, -c1", flush=True)
     for name in order:
         rows[name].latency = load(name, 1, latency_seconds(seconds), latency=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -31,6 +32,19 @@ log = logging.getLogger("headwater")
 
 GATEWAY_PREFIX = "/v1/"
 PROBES = frozenset({"/healthz", "/readyz", "/v1"})
+
+
+def settle_garbage_collector() -> None:
+    """Keep the cyclic GC off the hot path.
+
+    Everything built at start-up (FastAPI, SQLAlchemy, pydantic schemas: most of the heap) lives as
+    long as the process; ``gc.freeze`` moves it out of the collector's sight, so a full collection no
+    longer walks it (that walk showed as 5-10 ms pauses and a share of every request's CPU). Requests
+    allocate many short-lived objects and almost no cycles, so young collections can run less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
 
 
 def build_limiter(settings: Settings) -> Limiter:
@@ -101,6 +115,7 @@ class Headwater:
         await self.upstream.start()
         self.usage.start()
         self.limit_events.start()
+        settle_garbage_collector()
 
     async def stop(self) -> None:
         """After the server has drained in-flight requests: flush usage, then close."""
