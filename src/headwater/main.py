@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from headwater.admin.app import create_admin_app
+from headwater.clock import monotonic
 from headwater.control import ControlPlane
 from headwater.gateway.admission import Admission
 from headwater.gateway.app import Gateway
@@ -19,6 +21,7 @@ from headwater.limits.failover import FailoverLimiter
 from headwater.limits.memory import MemoryLimiter
 from headwater.limits.redis import RedisLimiter
 from headwater.logs import configure
+from headwater.metrics import Readings, exporter
 from headwater.settings import Settings
 from headwater.snapshot import SnapshotRefresher
 from headwater.storage.sql import migrate
@@ -31,7 +34,7 @@ from headwater.usage.writer import BatchWriter
 log = logging.getLogger("headwater")
 
 GATEWAY_PREFIX = "/v1/"
-PROBES = frozenset({"/healthz", "/readyz", "/v1"})
+PROBES = frozenset({"/healthz", "/readyz", "/metrics", "/v1"})
 
 
 def settle_garbage_collector() -> None:
@@ -91,7 +94,9 @@ class Headwater:
             admission=admission,
             max_body_bytes=settings.max_body_bytes,
         )
-        self.gateway = Gateway(proxy=proxy, snapshots=self.snapshots, ready=self._ready)
+        self.gateway = Gateway(
+            proxy=proxy, snapshots=self.snapshots, ready=self._ready, metrics=self._exporter()
+        )
         control_plane = ControlPlane(engine=self.engine, changed=self._changed)
         token = settings.admin_token.get_secret_value() if settings.admin_token else None
         self.admin = create_admin_app(control_plane, hash_key(token) if token else None)
@@ -125,6 +130,23 @@ class Headwater:
         await self.upstream.close()
         await self.snapshots.stop()
         await self.engine.dispose()
+
+    def _exporter(self) -> Callable[[], bytes]:
+        limiter = self.limiter
+        degraded = limiter if isinstance(limiter, FailoverLimiter) else None
+        return exporter(
+            Readings(
+                snapshot_revision=lambda: float(self.snapshots.current.revision),
+                snapshot_age_s=lambda: (
+                    monotonic() - self.snapshots.last_ok if self.snapshots.loaded else -1.0
+                ),
+                usage_written=lambda: float(self.usage.written),
+                usage_pending=lambda: float(self.usage.pending),
+                usage_dropped=lambda: float(self.usage.dropped),
+                limits_degraded=lambda: float(degraded.degraded) if degraded else 0.0,
+                limits_degraded_calls=lambda: float(degraded.degraded_calls) if degraded else 0.0,
+            )
+        )
 
     async def _changed(self) -> None:
         await self.snapshots.refresh()

@@ -138,3 +138,23 @@ def test_last_used_at_is_updated_in_batches(client: openai.OpenAI, server: Serve
     with server.admin() as admin:
         stamp = wait_for(lambda: admin.get(f"/keys/{key_id}").json()["last_used_at"], timeout=5)
     assert stamp.startswith(time.strftime("%Y-", time.gmtime()))
+
+
+def _metrics(server: Server) -> dict[str, float]:
+    import httpx
+
+    response = httpx.get(f"{server.url}/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return {
+        line.split()[0]: float(line.split()[1])
+        for line in response.text.splitlines()
+        if line and line[0] != "#"
+    }
+
+
+def test_metrics_endpoint(server: Server, client: openai.OpenAI) -> None:
+    client.chat.completions.create(model="chat-model", messages=MESSAGES)
+    found = _metrics(server)
+    assert found["headwater_snapshot_revision"] >= 1
+    assert found["headwater_limits_degraded"] == 0
+    assert wait_for(lambda: _metrics(server)["headwater_usage_events_written_total"] >= 1)

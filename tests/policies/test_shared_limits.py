@@ -83,6 +83,11 @@ def test_several_workers_need_redis(tmp_path: Path) -> None:
     assert "HEADWATER_REDIS_URL" in result.stderr and "Traceback" not in result.stderr
 
 
+def metric(url: str, name: str) -> float:
+    text = httpx.get(f"{url}/metrics").text
+    return float(next(line.split()[1] for line in text.splitlines() if line.startswith(name + " ")))
+
+
 class OwnRedis:
     """A throw-away redis-server of this test's own (the shared one is never stopped)."""
 
@@ -155,8 +160,18 @@ def test_redis_stopped_mid_test(mode: str, tmp_path: Path, sim: Sim, own_redis: 
                     assert during.headers["retry-after"] == "1"
                 else:
                     assert during.status_code == 200
+                    assert metric(server.url, "headwater_limits_degraded") == 1
+                    assert metric(server.url, "headwater_limits_degraded_calls_total") >= 1
                 own_redis.start()
                 wait_for(lambda: client.post("/chat/completions", json=body).status_code == 200, timeout=5)
+                # recovery: the primary is probed again within the retry interval (1 s)
+                wait_for(
+                    lambda: (
+                        client.post("/chat/completions", json=body).status_code == 200
+                        and metric(server.url, "headwater_limits_degraded") == 0
+                    ),
+                    timeout=5,
+                )
                 recovered = client.post("/chat/completions", json=body)
                 assert recovered.status_code == 200 and "x-ratelimit-remaining-requests" in recovered.headers
         finally:

@@ -23,8 +23,7 @@ PROXY_ROUTES: dict[str, requests.Endpoint] = {
     "/v1/completions": requests.COMPLETIONS,
     "/v1/embeddings": requests.EMBEDDINGS,
 }
-#: Paths that need no credentials.
-PUBLIC = frozenset({"/healthz", "/readyz"})
+METRICS_CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 
 _PROCESS_PREFIX = os.urandom(8).hex()
@@ -42,8 +41,14 @@ def _request_id(value: bytes | None) -> str:
 
 class Gateway:
     def __init__(
-        self, *, proxy: Proxy, snapshots: SnapshotHolder, ready: Callable[[], Awaitable[bool]]
+        self,
+        *,
+        proxy: Proxy,
+        snapshots: SnapshotHolder,
+        ready: Callable[[], Awaitable[bool]],
+        metrics: Callable[[], bytes] | None = None,
     ) -> None:
+        self._metrics = metrics
         self._proxy = proxy
         self._snapshots = snapshots
         self._ready = ready
@@ -82,6 +87,8 @@ class Gateway:
                 await self._models(send, authorization, path[len("/v1/models/") :], headers)
             elif path == "/healthz":
                 await send_bytes(send, 200, b'{"status":"ok"}', headers)
+            elif path == "/metrics" and self._metrics is not None:
+                await send_bytes(send, 200, self._metrics(), headers, METRICS_CONTENT_TYPE)
             elif path == "/readyz":
                 ready = self._snapshots.current.revision >= 0 and await self._ready()
                 body = b'{"status":"ready"}' if ready else b'{"status":"not ready"}'

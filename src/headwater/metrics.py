@@ -1,0 +1,71 @@
+"""Prometheus metrics, read from the running parts when scraped (nothing is counted per request).
+
+With several workers each answers for itself (a scrape reaches one of them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+
+@dataclass(frozen=True)
+class Readings:
+    """Where each value comes from: zero-argument callables, read at scrape time."""
+
+    snapshot_revision: Callable[[], float]
+    snapshot_age_s: Callable[[], float]
+    usage_written: Callable[[], float]
+    usage_pending: Callable[[], float]
+    usage_dropped: Callable[[], float]
+    limits_degraded: Callable[[], float]
+    limits_degraded_calls: Callable[[], float]
+
+
+class _Collector(Collector):
+    def __init__(self, readings: Readings) -> None:
+        self._r = readings
+
+    def collect(self) -> Iterator[Metric]:
+        r = self._r
+        yield GaugeMetricFamily(
+            "headwater_snapshot_revision", "Configuration revision this worker serves.", r.snapshot_revision()
+        )
+        yield GaugeMetricFamily(
+            "headwater_snapshot_age_seconds",
+            "Seconds since the snapshot was last confirmed current.",
+            r.snapshot_age_s(),
+        )
+        yield CounterMetricFamily(
+            "headwater_usage_events_written", "Usage events written to the database.", r.usage_written()
+        )
+        yield GaugeMetricFamily(
+            "headwater_usage_events_pending",
+            "Usage events waiting for the batched writer.",
+            r.usage_pending(),
+        )
+        yield CounterMetricFamily(
+            "headwater_usage_events_dropped",
+            "Usage events dropped because the buffer was full.",
+            r.usage_dropped(),
+        )
+        yield GaugeMetricFamily(
+            "headwater_limits_degraded",
+            "1 while the shared (Redis) limiter is unreachable and limits are per process (fail open).",
+            r.limits_degraded(),
+        )
+        yield CounterMetricFamily(
+            "headwater_limits_degraded_calls",
+            "Admissions decided by the per-process fallback while the shared limiter was unreachable.",
+            r.limits_degraded_calls(),
+        )
+
+
+def exporter(readings: Readings) -> Callable[[], bytes]:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(readings))
+    return lambda: generate_latest(registry)
