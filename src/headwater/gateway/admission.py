@@ -123,10 +123,9 @@ class Admission:
         if not current.rules:
             return None
         prompt = tokens.count_prompt(payload) if current.needs_estimate else 0
-        out = payload.get("max_tokens") or payload.get("max_completion_tokens") or self._default_max_tokens
-        amounts = self._amounts(
-            current.rules, model, prompt, out if isinstance(out, int) else self._default_max_tokens
-        )
+        out = payload.get("max_tokens") or payload.get("max_completion_tokens")
+        out = out if isinstance(out, int) else self._default_max_tokens
+        amounts = _quantities(current.rules, prompt, out, model.pricing.cost(prompt, out))
         charges = [
             Charge(self._limit(rule, now), amount)
             for rule, amount in zip(current.rules, amounts, strict=True)
@@ -156,39 +155,13 @@ class Admission:
     async def settle(
         self, ticket: Ticket, model: ModelView, prompt: int, completion: int, cost: Decimal
     ) -> None:
-        actual = []
-        for rule in ticket.rules:
-            if rule.metric == "requests":
-                actual.append(1)
-            elif rule.metric == "tokens":
-                actual.append(prompt + completion)
-            elif rule.metric == "input":
-                actual.append(prompt)
-            elif rule.metric == "output":
-                actual.append(completion)
-            else:
-                actual.append(money_units(cost))
+        actual = _quantities(ticket.rules, prompt, completion, cost)
         try:
             await self._limiter.settle(ticket.reservation, actual)
         except Exception as exc:  # settling must never fail a call that already happened
             log.warning("could not settle a reservation: %s", exc)
 
     # ---- helpers --------------------------------------------------------------------------------
-    def _amounts(self, rules: tuple[Rule, ...], model: ModelView, prompt: int, out: int) -> list[int]:
-        amounts = []
-        for rule in rules:
-            if rule.metric == "requests":
-                amounts.append(1)
-            elif rule.metric == "tokens":
-                amounts.append(prompt + out)
-            elif rule.metric == "input":
-                amounts.append(prompt)
-            elif rule.metric == "output":
-                amounts.append(out)
-            else:
-                amounts.append(money_units(model.pricing.cost(prompt, out)))
-        return amounts
-
     def _limit(self, rule: Rule, now: float) -> Limit:
         """The limiter's counter for a rule, built once per rule (and per budget period)."""
         if rule.budget is None:
@@ -239,6 +212,12 @@ class Admission:
         self._emit(
             LimitEvent(now, request_id, key.id, key.principal, model.name, policy, limit, kind, action)
         )
+
+
+def _quantities(rules: tuple[Rule, ...], prompt: int, output: int, cost: Decimal) -> list[int]:
+    """What a call counts on each rule's counter: estimated at admission, actual at settlement."""
+    per_metric = {"requests": 1, "tokens": prompt + output, "input": prompt, "output": output}
+    return [per_metric[rule.metric] if rule.metric != "cost" else money_units(cost) for rule in rules]
 
 
 def _kind(rule: Rule) -> str:
