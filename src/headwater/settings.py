@@ -68,7 +68,7 @@ class Settings(BaseSettings):
 
     # usage accounting
     usage_flush_interval_s: float = Field(0.5, gt=0, le=1.0)
-    usage_batch_size: int = Field(500, ge=1)
+    usage_batch_size: int = Field(100, ge=1)
     usage_buffer_limit: int = Field(
         200_000, ge=1000, description="Events kept in memory while the DB is down."
     )
