@@ -92,10 +92,6 @@ class PolicyView:
     users: frozenset[str]
     service_accounts: frozenset[str]
 
-    @property
-    def active(self) -> bool:
-        return self.spec.status == "active"
-
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:

@@ -90,7 +90,7 @@ async def test_over_admission_is_bounded_by_the_calls_in_flight() -> None:
     assert admitted == limit // (PROMPT + 5)
     for ticket in tickets:
         assert ticket is not None
-        await admission.settle(ticket, target, PROMPT, 40, Decimal(0))
+        await admission.settle(ticket, PROMPT, 40, Decimal(0))
     used = admitted * (PROMPT + 40)
     assert used > limit  # the estimate was short …
     assert used - limit <= admitted * (40 - 5)  # … by at most what the calls in flight under-reserved

@@ -152,9 +152,7 @@ class Admission:
         assert decision.reservation is not None
         return Ticket(current.rules, decision.reservation)
 
-    async def settle(
-        self, ticket: Ticket, model: ModelView, prompt: int, completion: int, cost: Decimal
-    ) -> None:
+    async def settle(self, ticket: Ticket, prompt: int, completion: int, cost: Decimal) -> None:
         actual = _quantities(ticket.rules, prompt, completion, cost)
         try:
             await self._limiter.settle(ticket.reservation, actual)

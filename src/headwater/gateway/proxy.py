@@ -111,7 +111,7 @@ class Proxy:
         )
         if call.ticket is not None:
             await self._admission.settle(
-                call.ticket, call.model, event.prompt_tokens, event.completion_tokens, event.cost
+                call.ticket, event.prompt_tokens, event.completion_tokens, event.cost
             )
 
     async def _forward(
@@ -187,7 +187,7 @@ class Proxy:
         headers.append((b"cache-control", b"no-cache"))
         headers.append((b"x-accel-buffering", b"no"))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        state = sse.StreamState(started=call.started)
+        state = sse.StreamState()
         rename = sse.rename_pairs(call.deployment.upstream_model, call.model.name)
         relay = asyncio.ensure_future(sse.relay(response, send, state, hide_usage=hide_usage, rename=rename))
         watcher = asyncio.ensure_future(_disconnected(receive))

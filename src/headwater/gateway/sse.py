@@ -25,7 +25,6 @@ _USAGE_MARKERS = (b'"usage":{', b'"usage": {')
 
 @dataclass(slots=True)
 class StreamState:
-    started: float
     first_token_at: float | None = None
     events: int = 0
     usage: dict[str, Any] | None = None

@@ -35,3 +35,21 @@ class UsageEventRead(BaseModel):
 class UsagePage(BaseModel):
     items: list[UsageEventRead]
     next: str | None
+
+
+class LimitEventRead(BaseModel):
+    id: int
+    time: datetime
+    request_id: str
+    key_id: str
+    principal: str
+    model: str
+    policy: str | None
+    limit: str
+    kind: str
+    action: str
+
+
+class LimitEventPage(BaseModel):
+    items: list[LimitEventRead]
+    next: str | None

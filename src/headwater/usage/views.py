@@ -11,8 +11,7 @@ from headwater.admin.deps import ControlPlaneDep
 from headwater.problems import InvalidProblem
 from headwater.storage.sql import limit_events
 from headwater.storage.sql import usage as repo
-from headwater.storage.sql.limit_events import LimitEventPage
-from headwater.usage.schemas import UsagePage
+from headwater.usage.schemas import LimitEventPage, UsagePage
 
 router = APIRouter(prefix="/usage", tags=["usage"])
 

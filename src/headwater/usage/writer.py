@@ -80,11 +80,6 @@ class BatchWriter(Generic[E]):
                 return
             await asyncio.sleep(0.2)
 
-    async def flush(self) -> None:
-        while self._buffer:
-            if not await self._flush_once():
-                return
-
     async def _run(self) -> None:
         backoff = self._interval
         while not self._closing:

@@ -5,31 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.paging import decode_cursor, encode_cursor
 from headwater.storage.sql.tables import limit_events
 from headwater.usage.events import LimitEvent
-
-
-class LimitEventRead(BaseModel):
-    id: int
-    time: datetime
-    request_id: str
-    key_id: str
-    principal: str
-    model: str
-    policy: str | None
-    limit: str
-    kind: str
-    action: str
-
-
-class LimitEventPage(BaseModel):
-    items: list[LimitEventRead]
-    next: str | None
+from headwater.usage.schemas import LimitEventPage, LimitEventRead
 
 
 class SqlLimitEventStore:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.paging import decode_cursor, encode_cursor
@@ -133,7 +133,3 @@ async def page(
     else:  # ascending pages always say where to go on from, so that followers can poll
         next_cursor = encode_cursor([items[-1].id]) if items else cursor
     return items, next_cursor
-
-
-async def count(conn: AsyncConnection) -> int:
-    return int((await conn.execute(select(func.count()).select_from(usage_events))).scalar_one())
