@@ -68,6 +68,7 @@ users = Table(
     Column("status", String(16), nullable=False, default="active"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("last_login_at", UTCDateTime, nullable=True),
 )
 
 group_members = Table(
@@ -75,6 +76,15 @@ group_members = Table(
     metadata,
     Column("user_name", String(128), ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
     Column("group_name", String(128), ForeignKey("groups.name", ondelete="CASCADE"), primary_key=True),
+)
+
+# Users who administer a group: its keys, service accounts and its members' usage. Kept apart from
+# membership, which an identity provider rewrites at every sign-in.
+group_admins = Table(
+    "group_admins",
+    metadata,
+    Column("group_name", String(128), ForeignKey("groups.name", ondelete="CASCADE"), primary_key=True),
+    Column("user_name", String(128), ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
 )
 
 service_accounts = Table(
@@ -137,6 +147,10 @@ api_keys = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("limits", JSON, nullable=True),  # the key's own limits (KeyLimits)
+    # After a rotation, the replaced secret's hash keeps working until previous_expires_at.
+    Column("previous_hash", String(64), nullable=True),
+    Column("previous_expires_at", UTCDateTime, nullable=True),
+    Column("rotated_at", UTCDateTime, nullable=True),
     Index("ix_api_keys_owner", "owner_type", "owner_name"),
 )
 
@@ -187,4 +201,56 @@ limit_events = Table(
     Column("limit", String(256), nullable=False),
     Column("kind", String(16), nullable=False),  # rate | budget | schedule
     Column("action", String(16), nullable=False),  # denied | warned
+)
+
+# Append-only and hash-chained: each event's hash covers its content and the previous event's hash.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("ts", UTCDateTime, nullable=False, index=True),
+    Column("actor", String(200), nullable=False, index=True),
+    Column("action", String(64), nullable=False, index=True),
+    Column("target_type", String(32), nullable=False),
+    Column("target_id", String(256), nullable=False, index=True),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Column("request_id", String(128), nullable=False),
+    Column("source_ip", String(64), nullable=True),
+    Column("outcome", String(16), nullable=False),  # success | denied | failure
+    Column("detail", Text, nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row: the chain's head (last seq and hash). Writers update it first, which serialises them.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# Browser sessions (after OIDC sign-in). The cookie holds a random token; only its hash is stored.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the cookie token
+    Column("user_name", String(128), ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("source_ip", String(64), nullable=True),
+)
+
+# Sign-ins under way: state, PKCE verifier and nonce, kept server-side until the IdP calls back.
+login_states = Table(
+    "login_states",
+    metadata,
+    Column("state", String(128), primary_key=True),
+    Column("code_verifier", String(128), nullable=False),
+    Column("nonce", String(128), nullable=False),
+    Column("return_to", String(2048), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
 )
