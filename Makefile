@@ -42,8 +42,13 @@ typecheck: $(VENV)/.dev-installed
 contracts: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 
-pytest: $(VENV)/.dev-installed
+pytest: $(VENV)/.dev-installed tests/oidc/node_modules/.installed
 	@bash scripts/pytest.sh
+
+# the real OpenID Connect provider the identity tests run (npm's oidc-provider, see tests/oidc)
+tests/oidc/node_modules/.installed: tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund
+	@touch $@
 
 # ---- make bench: nginx + wrk, reference proxy vs Headwater (not a test) ----
 bench: $(VENV)/.dev-installed

@@ -5,9 +5,13 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from headwater.admin.app import create_admin_app
+from headwater.admin.auth import IdentityConfig
+from headwater.admin.signin import SignIn
 from headwater.clock import monotonic
 from headwater.control import ControlPlane
 from headwater.gateway.admission import Admission
@@ -15,13 +19,17 @@ from headwater.gateway.app import Gateway
 from headwater.gateway.http import Receive, Scope, Send
 from headwater.gateway.proxy import Proxy
 from headwater.gateway.upstream import Upstream
+from headwater.identity.jwt_verifier import JwtVerifier
+from headwater.identity.trusted import TrustedHeaders
 from headwater.keys.secret import hash_key
+from headwater.keys.selfservice import KeyRules
 from headwater.limits.base import Limiter
 from headwater.limits.failover import FailoverLimiter
 from headwater.limits.memory import MemoryLimiter
 from headwater.limits.redis import RedisLimiter
 from headwater.logs import configure
 from headwater.metrics import Readings, exporter
+from headwater.names import parse_duration
 from headwater.settings import Settings
 from headwater.snapshot import SnapshotRefresher
 from headwater.storage.sql import migrate
@@ -56,6 +64,79 @@ def build_limiter(settings: Settings) -> Limiter:
         return MemoryLimiter()
     redis = RedisLimiter.from_url(settings.redis_url, prefix=settings.redis_prefix)
     return FailoverLimiter(redis, MemoryLimiter(), mode=settings.limits_fail)
+
+
+@dataclass(frozen=True)
+class Verifiers:
+    """OIDC token verifiers: access tokens (gateway and admin API) and ID tokens (browser sign-in)."""
+
+    access: JwtVerifier | None
+    id_tokens: JwtVerifier | None
+
+    async def start(self) -> None:
+        for verifier in (self.access, self.id_tokens):
+            if verifier is not None:
+                await verifier.start()
+
+    async def close(self) -> None:
+        for verifier in (self.access, self.id_tokens):
+            if verifier is not None:
+                await verifier.close()
+
+
+def build_verifiers(settings: Settings) -> Verifiers:
+    if not settings.oidc_issuer:
+        return Verifiers(None, None)
+    claim = settings.oidc_groups_claim
+    access = JwtVerifier(settings.oidc_issuer, settings.audience, groups_claim=claim)
+    id_tokens = None
+    if settings.oidc_client_id:
+        id_tokens = JwtVerifier(settings.oidc_issuer, settings.oidc_client_id, groups_claim=claim)
+    return Verifiers(access, id_tokens)
+
+
+def build_identity(settings: Settings, verifier: JwtVerifier | None) -> IdentityConfig:
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    return IdentityConfig(
+        admin_token_hash=hash_key(token) if token else None,
+        verifier=verifier,
+        trusted=TrustedHeaders(settings.trusted_headers, settings.trusted_proxies),
+        admin_groups=settings.oidc_admin_groups,
+        auditor_groups=settings.oidc_auditor_groups,
+    )
+
+
+def build_signin(
+    settings: Settings, cp: ControlPlane, identity: IdentityConfig, id_tokens: JwtVerifier | None
+) -> SignIn | None:
+    """Browser sign-in needs the client id and secret; bearer tokens need only issuer and audience."""
+    if id_tokens is None or settings.oidc_client_secret is None:
+        return None
+    return SignIn(
+        cp=cp,
+        identity=identity,
+        issuer=settings.oidc_issuer,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret.get_secret_value(),
+        scopes=settings.oidc_scopes,
+        public_url=settings.public_url,
+        session_ttl_s=settings.session_ttl_s,
+        id_tokens=id_tokens,
+    )
+
+
+def key_rules(settings: Settings) -> KeyRules:
+    def duration(value: str) -> timedelta | None:
+        return parse_duration(value) if value else None
+
+    return KeyRules(
+        default_expiry=duration(settings.keys_default_expiry),
+        max_expiry=duration(settings.keys_max_expiry),
+        max_active_per_user=settings.keys_max_active_per_user,
+        max_requests_per_minute=settings.keys_max_requests_per_minute,
+        max_tokens_per_minute=settings.keys_max_tokens_per_minute,
+        max_budget=settings.keys_max_budget,
+    )
 
 
 class Headwater:
@@ -98,8 +179,10 @@ class Headwater:
             proxy=proxy, snapshots=self.snapshots, ready=self._ready, metrics=self._exporter()
         )
         control_plane = ControlPlane(engine=self.engine, changed=self._changed)
-        token = settings.admin_token.get_secret_value() if settings.admin_token else None
-        self.admin = create_admin_app(control_plane, hash_key(token) if token else None)
+        self.verifiers = build_verifiers(settings)
+        identity = build_identity(settings, self.verifiers.access)
+        signin = build_signin(settings, control_plane, identity, self.verifiers.id_tokens)
+        self.admin = create_admin_app(control_plane, identity, signin, key_rules(settings))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -117,6 +200,7 @@ class Headwater:
         if self.settings.auto_migrate:
             await migrate.upgrade(self.engine)
         await self.snapshots.start()
+        await self.verifiers.start()
         await self.upstream.start()
         self.usage.start()
         self.limit_events.start()
@@ -128,6 +212,7 @@ class Headwater:
         await self.limit_events.close()
         await self.limiter.close()
         await self.upstream.close()
+        await self.verifiers.close()
         await self.snapshots.stop()
         await self.engine.dispose()
 

@@ -2,6 +2,8 @@
 
 Problem
 ├── NotFoundProblem   404   {"detail": "..."}
+│   └── OutsideTenantProblem  404, and a denied action in the audit trail
+├── ForbiddenProblem  403   {"detail": "..."}
 ├── ConflictProblem   409   {"detail": "..."}
 └── InvalidProblem    422   {"detail": [{"loc": [...], "msg": "...", "type": "value_error"}]}
 """
@@ -19,6 +21,14 @@ class Problem(Exception):
 
 class NotFoundProblem(Problem):
     status = 404
+
+
+class OutsideTenantProblem(NotFoundProblem):
+    """The object exists but belongs to another tenant: answered exactly like a missing one."""
+
+
+class ForbiddenProblem(Problem):
+    status = 403
 
 
 class ConflictProblem(Problem):

@@ -6,17 +6,25 @@ Precedence, highest first: explicit keyword arguments, environment, the YAML fil
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+
+from headwater.names import parse_duration
+
+#: A comma-separated list in the environment (``a,b``), a list in the YAML file.
+CommaList = Annotated[tuple[str, ...], NoDecode]
 
 CONFIG_ENV = "HEADWATER_CONFIG"
 DEFAULT_DATA_DIR = Path(".headwater")
@@ -39,6 +47,36 @@ class Settings(BaseSettings):
         None, description="Bootstrap admin bearer token; generated and printed once when unset."
     )
 
+    # identity: OIDC (browser sign-in and bearer access tokens)
+    oidc_issuer: str = Field("", description="OIDC issuer URL; enables bearer access tokens and sign-in.")
+    oidc_client_id: str = Field("", description="OIDC client id (browser sign-in only).")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="OIDC client secret (browser sign-in only)."
+    )
+    oidc_audience: str = Field("", description="Audience access tokens must carry; default: the client id.")
+    oidc_groups_claim: str = Field("groups", description="The claim that lists a user's groups.")
+    oidc_admin_groups: CommaList = Field((), description="Groups whose members are admins.")
+    oidc_auditor_groups: CommaList = Field((), description="Groups whose members are auditors.")
+    oidc_scopes: str = Field("openid email profile", description="Scopes asked for at sign-in.")
+    public_url: str = Field(
+        "", description="The URL users reach Headwater at (sign-in redirects); default: from the request."
+    )
+    session_ttl_s: float = Field(12 * 3600, gt=0, description="How long a browser session lasts.")
+    trusted_headers: CommaList = Field(
+        (), description="User and (optional) groups headers set by a gateway in front: X-Forwarded-User,..."
+    )
+    trusted_proxies: CommaList = Field(
+        (), description="Source CIDRs trusted headers are accepted from (ignored from anywhere else)."
+    )
+
+    # self-service keys (non-admin callers)
+    keys_default_expiry: str = Field("", description="Expiry given to self-service keys that ask none: 30d.")
+    keys_max_expiry: str = Field("", description="Longest expiry a self-service key may have: 90d.")
+    keys_max_active_per_user: int = Field(0, ge=0, description="Active keys per user; 0 = no maximum.")
+    keys_max_requests_per_minute: int = Field(0, ge=0, description="Largest per-key request rate; 0 = any.")
+    keys_max_tokens_per_minute: int = Field(0, ge=0, description="Largest per-key token rate; 0 = any.")
+    keys_max_budget: Decimal = Field(Decimal(0), ge=0, description="Largest per-key budget amount; 0 = any.")
+
     # server
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
@@ -52,7 +90,9 @@ class Settings(BaseSettings):
         300.0, gt=0, description="Default upstream timeout (until the response starts and between chunks)."
     )
     upstream_pool_size: int = Field(1000, ge=1)
-    snapshot_poll_interval_s: float = Field(0.25, gt=0, le=1.0, description="Change detection period.")
+    snapshot_poll_interval_s: float = Field(
+        0.25, gt=0, le=60.0, description="Change detection period (a safety net when Redis notifies)."
+    )
 
     # limits
     redis_url: str = Field(
@@ -78,10 +118,41 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
 
-    @field_validator("admin_token", mode="before")
+    @field_validator("admin_token", "oidc_client_secret", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator(
+        "oidc_admin_groups", "oidc_auditor_groups", "trusted_headers", "trusted_proxies", mode="before"
+    )
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a CIDR such as 10.0.0.0/8") from None
+        return value
+
+    @field_validator("keys_default_expiry", "keys_max_expiry")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if value:
+            parse_duration(value)
+        return value
+
+    @field_validator("oidc_issuer", "public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod
@@ -104,6 +175,30 @@ class Settings(BaseSettings):
                 "would multiply with the workers"
             )
         return self
+
+    @model_validator(mode="after")
+    def _identity(self) -> Settings:
+        if self.trusted_headers and not self.trusted_proxies:
+            raise ValueError("HEADWATER_TRUSTED_HEADERS needs HEADWATER_TRUSTED_PROXIES (source CIDRs)")
+        if len(self.trusted_headers) > 2:
+            raise ValueError("HEADWATER_TRUSTED_HEADERS names a user header and, optionally, a groups header")
+        if self.oidc_client_id and not self.oidc_issuer:
+            raise ValueError("HEADWATER_OIDC_CLIENT_ID needs HEADWATER_OIDC_ISSUER")
+        if self.oidc_issuer and not (self.oidc_audience or self.oidc_client_id):
+            raise ValueError(
+                "HEADWATER_OIDC_ISSUER needs HEADWATER_OIDC_AUDIENCE or HEADWATER_OIDC_CLIENT_ID"
+            )
+        if (
+            self.keys_default_expiry
+            and self.keys_max_expiry
+            and parse_duration(self.keys_default_expiry) > parse_duration(self.keys_max_expiry)
+        ):
+            raise ValueError("HEADWATER_KEYS_DEFAULT_EXPIRY is longer than HEADWATER_KEYS_MAX_EXPIRY")
+        return self
+
+    @property
+    def audience(self) -> str:
+        return self.oidc_audience or self.oidc_client_id
 
     @property
     def is_sqlite(self) -> bool:

@@ -73,6 +73,12 @@ class KeyView:
     status: str
     expires_at: float | None
     limits: KeyLimits | None = None
+    #: After a rotation: the replaced secret's hash, accepted until ``previous_until``.
+    previous_hash: str | None = None
+    previous_until: float | None = None
+    #: The caller's groups when they come with the credential (an OIDC token, a trusted header)
+    #: rather than from the directory.
+    groups: tuple[str, ...] | None = None
 
     @property
     def principal(self) -> str:
@@ -102,6 +108,10 @@ class Snapshot:
     policies: tuple[PolicyView, ...] = ()
     #: The groups of each principal (``user:alice`` → its groups, ``serviceaccount:x`` → its group).
     memberships: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    #: OIDC subject → user name, for the users who have signed in before.
+    subjects: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Users and service accounts that are disabled (``user:NAME``): their calls are refused.
+    disabled: frozenset[str] = frozenset()
 
 
 class SnapshotSource(Protocol):

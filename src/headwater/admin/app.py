@@ -2,29 +2,71 @@
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from headwater import __version__
-from headwater.admin.deps import admin_actor
+from headwater.admin.access import deny, target_of
+from headwater.admin.auth import IdentityConfig
+from headwater.admin.deps import CallerDep, bearer_scheme, caller
+from headwater.admin.me import MeRead
+from headwater.admin.signin import SignIn
+from headwater.admin.signin import router as signin_router
+from headwater.audit.views import router as audit_router
 from headwater.catalog.views import router as models_router
 from headwater.control import ControlPlane
 from headwater.directory.views import router as directory_router
+from headwater.keys.selfservice import KeyRules
 from headwater.keys.views import router as keys_router
 from headwater.policies.views import router as policies_router
-from headwater.problems import InvalidProblem, Problem
+from headwater.problems import InvalidProblem, OutsideTenantProblem, Problem
 from headwater.resources.views import router as apply_router
 from headwater.usage.views import router as usage_router
 
 DESCRIPTION = """
 The control plane of Headwater: API keys, models and their deployments, users, groups, service
-accounts, usage and declarative apply. Authenticate with `Authorization: Bearer <admin token>`.
+accounts, policies, usage, the audit trail and declarative apply.
+
+Authenticate with `Authorization: Bearer <admin token | OIDC access token>`, or sign in with the
+browser at `/auth/login` (a session cookie; state-changing calls then need `X-CSRF-Token`).
+What each role may do is in `docs/identity.md`.
 
 The OpenAI-compatible gateway (`/v1/*`) is documented by OpenAI's own API reference.
 """
 
 
-def create_admin_app(control_plane: ControlPlane, admin_token_hash: str | None) -> FastAPI:
+class RequestIds:
+    """Gives each admin request an id (the client's ``X-Request-Id`` when sane), echoed back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"")
+        text = given.decode("latin-1") if given else ""
+        request_id = text if 0 < len(text) <= 128 and text.isprintable() and " " not in text else ""
+        request_id = request_id or secrets.token_hex(16)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_admin_app(
+    control_plane: ControlPlane, identity: IdentityConfig, signin: SignIn | None, key_rules: KeyRules
+) -> FastAPI:
     app = FastAPI(
         title="Headwater admin API",
         version=__version__,
@@ -34,16 +76,38 @@ def create_admin_app(control_plane: ControlPlane, admin_token_hash: str | None) 
         redoc_url=None,
     )
     app.state.control_plane = control_plane
-    app.state.admin_token_hash = admin_token_hash
+    app.state.identity = identity
+    app.state.signin = signin
+    app.state.key_rules = key_rules
+    app.add_middleware(RequestIds)
 
-    api = APIRouter(prefix="/api/v1", dependencies=[Depends(admin_actor)])
-    routers = (keys_router, models_router, policies_router, directory_router, usage_router, apply_router)
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(caller), Depends(bearer_scheme)])
+    routers = (
+        keys_router,
+        models_router,
+        policies_router,
+        directory_router,
+        usage_router,
+        audit_router,
+        apply_router,
+    )
     for router in routers:
         api.include_router(router)
+
+    @api.get("/me", tags=["identity"], summary="Who you are: name, role, groups and how you signed in")
+    async def me(who: CallerDep) -> MeRead:
+        return MeRead.of(who.principal)
+
     app.include_router(api)
+    app.include_router(signin_router)
 
     @app.exception_handler(Problem)
-    async def _problem(_request: Request, problem: Problem) -> JSONResponse:
+    async def _problem(request: Request, problem: Problem) -> JSONResponse:
+        if isinstance(problem, OutsideTenantProblem):
+            who = getattr(request.state, "caller", None)
+            if who is not None:
+                target = target_of(request, who.permission)
+                await deny(control_plane, who.origin, who.permission, target, "outside the caller's tenant")
         if isinstance(problem, InvalidProblem):
             detail = [{"loc": list(problem.loc), "msg": problem.message, "type": "value_error"}]
             return JSONResponse({"detail": detail}, status_code=problem.status)

@@ -1,21 +1,20 @@
-"""Dependencies of the admin API: the control plane and the authenticated actor."""
+"""Dependencies of the admin API: the control plane and the authorised caller."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 
+from headwater.admin.access import Caller, authorise
+from headwater.admin.auth import IdentityConfig, authenticate
 from headwater.control import ControlPlane
-from headwater.keys.secret import hash_key
-from headwater.storage.sql.tables import admin_tokens
 
-_bearer = HTTPBearer(auto_error=False, description="The admin token (HEADWATER_ADMIN_TOKEN).")
-
-BOOTSTRAP_ACTOR = "admin:bootstrap"
+#: Documents the scheme in OpenAPI; authentication itself is :func:`headwater.admin.auth.authenticate`.
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="The admin token, or an OIDC access token (or a session cookie)."
+)
 
 
 def control_plane(request: Request) -> ControlPlane:
@@ -26,31 +25,20 @@ def control_plane(request: Request) -> ControlPlane:
 ControlPlaneDep = Annotated[ControlPlane, Depends(control_plane)]
 
 
-async def admin_actor(
-    request: Request,
-    cp: ControlPlaneDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The caller, when it presents an admin token; 401 otherwise."""
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Missing bearer token: send `Authorization: Bearer <admin token>`.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    presented = hash_key(credentials.credentials)
-    configured: str | None = request.app.state.admin_token_hash
-    if configured is not None:
-        valid = hmac.compare_digest(presented, configured)
-    else:
-        async with cp.read() as conn:
-            query = select(admin_tokens.c.id).where(admin_tokens.c.hash == presented)
-            valid = (await conn.execute(query)).first() is not None
-    if not valid:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "Invalid admin token.", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return BOOTSTRAP_ACTOR
+def identity_config(request: Request) -> IdentityConfig:
+    config: IdentityConfig = request.app.state.identity
+    return config
 
 
-Actor = Annotated[str, Depends(admin_actor)]
+async def caller(request: Request, cp: ControlPlaneDep) -> Caller:
+    """Authenticates and authorises the request once (FastAPI caches it for the request)."""
+    found: Caller | None = getattr(request.state, "caller", None)
+    if found is not None:
+        return found
+    principal = await authenticate(request, cp, identity_config(request))
+    authorised = await authorise(request, cp, principal)
+    request.state.caller = authorised
+    return authorised
+
+
+CallerDep = Annotated[Caller, Depends(caller)]

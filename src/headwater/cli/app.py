@@ -7,7 +7,7 @@ import sys
 import typer
 
 from headwater import __version__
-from headwater.cli import keys, models, policies, usage
+from headwater.cli import audit, keys, models, policies, usage
 from headwater.cli.apply import apply_command
 from headwater.cli.client import CliError
 from headwater.cli.demo import demo
@@ -30,6 +30,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(models.app, name="models")
 app.add_typer(policies.app, name="policies")
 app.add_typer(usage.app, name="usage")
+app.add_typer(audit.app, name="audit")
 
 
 @app.command("version")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from headwater.admin.deps import Actor, ControlPlaneDep
+from headwater.admin.deps import CallerDep, ControlPlaneDep
 from headwater.keys import service
 from headwater.keys.schemas import KeyCreate, KeyCreated, KeyPage, KeyRead, KeyStatus, KeyUpdate
 from headwater.names import OWNER_PATTERN
@@ -15,8 +15,8 @@ router = APIRouter(prefix="/keys", tags=["keys"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a key (the secret is returned once)")
-async def create_key(body: KeyCreate, cp: ControlPlaneDep, actor: Actor) -> KeyCreated:
-    return await service.create(cp, body, actor)
+async def create_key(body: KeyCreate, cp: ControlPlaneDep, who: CallerDep) -> KeyCreated:
+    return await service.create(cp, body, who.actor)
 
 
 @router.get("", summary="List keys, newest first")

@@ -162,9 +162,20 @@ def _model_rules(model: ModelView) -> list[Rule]:
     return rules
 
 
+def allowed_models(snapshot: Snapshot, principal: str) -> frozenset[str]:
+    """The models a principal's policies let it call (open models, and restricted ones it is given)."""
+    groups = snapshot.memberships.get(principal, ())
+    return frozenset(
+        model.name
+        for model in snapshot.models.values()
+        if model.access == "open"
+        or any(_targets(p, principal, groups) and _covers(p, model) for p in snapshot.policies)
+    )
+
+
 def plan(snapshot: Snapshot, key: KeyView, model: ModelView) -> Plan:
     principal = key.principal
-    groups = snapshot.memberships.get(principal, ())
+    groups = key.groups if key.groups is not None else snapshot.memberships.get(principal, ())
     tier = next(
         (p for p in snapshot.policies if _targets(p, principal, groups) and _covers(p, model)),
         None,

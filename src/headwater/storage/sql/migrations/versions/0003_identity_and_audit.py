@@ -32,7 +32,10 @@ def upgrade() -> None:
         sa.Column("group_name", sa.String(length=128), nullable=False),
         sa.Column("user_name", sa.String(length=128), nullable=False),
         sa.ForeignKeyConstraint(
-            ["group_name"], ["groups.name"], name=op.f("fk_group_admins_group_name_groups"), ondelete="CASCADE"
+            ["group_name"],
+            ["groups.name"],
+            name=op.f("fk_group_admins_group_name_groups"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["user_name"], ["users.name"], name=op.f("fk_group_admins_user_name_users"), ondelete="CASCADE"

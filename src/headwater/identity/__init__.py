@@ -1,0 +1,1 @@
+"""Who is calling: OIDC tokens and sessions, trusted headers, roles."""

@@ -1,0 +1,99 @@
+"""External identities (OIDC subjects, forwarded users) become Headwater users.
+
+A user is created the first time an identity is seen. An OIDC identity is found again by its
+subject (``sub``); a new one takes its preferred username (else email, else subject) as its name,
+linking to an existing user of that name who has no subject yet (declared in git before the person
+ever signed in), or a suffixed name when that user belongs to another subject. Groups are synced from
+the claim: groups named in the claim are joined (and created, as ``source: oidc``, when missing);
+identity-provider groups no longer named are left; memberships of local groups that an admin made
+are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from headwater.clock import utcnow
+from headwater.control import ControlPlane
+from headwater.identity.principal import user_name_for
+from headwater.storage.sql import identity as repo
+from headwater.storage.sql.identity import UserRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalIdentity:
+    subject: str | None  # None for a forwarded (trusted-header) user
+    username: str | None
+    email: str | None
+    #: Groups asserted by the identity provider; None when it asserts none (no groups header).
+    groups: tuple[str, ...] | None
+    source: Literal["oidc", "header"]
+
+
+async def _resolve(conn: AsyncConnection, identity: ExternalIdentity) -> tuple[str, bool]:
+    """(user name, whether the user must be created)."""
+    if identity.subject is not None:
+        known = await repo.name_by_subject(conn, identity.subject)
+        if known is not None:
+            return known, False
+    name = user_name_for(identity.username, identity.email, identity.subject or "")
+    existing = await repo.user_record(conn, name)
+    if existing is None:
+        return name, True
+    if identity.subject is None or existing.subject is None or existing.subject == identity.subject:
+        return name, False
+    suffix = hashlib.sha256(identity.subject.encode()).hexdigest()[:8]
+    name = f"{name[:119]}-{suffix}"
+    return name, await repo.user_record(conn, name) is None
+
+
+def _pending(record: UserRecord, identity: ExternalIdentity) -> bool:
+    if identity.subject is not None and record.subject != identity.subject:
+        return True
+    if identity.email and record.email != identity.email:
+        return True
+    if identity.groups is None:
+        return False
+    claimed = set(identity.groups)
+    return not claimed <= record.groups or bool(record.external_groups - claimed)
+
+
+async def provision(cp: ControlPlane, identity: ExternalIdentity, *, sign_in: bool = False) -> UserRecord:
+    """The user behind ``identity``, created or brought up to date (one transaction when needed)."""
+    if not sign_in:
+        async with cp.read() as conn:
+            name, new = await _resolve(conn, identity)
+            record = None if new else await repo.user_record(conn, name)
+        if record is not None and not _pending(record, identity):
+            return record
+    async with cp.change() as conn:
+        name, new = await _resolve(conn, identity)
+        if new:
+            await repo.create_user(conn, name, identity.subject, identity.email)
+        values: dict[str, object] = {"updated_at": utcnow()}
+        if identity.subject is not None:
+            values["subject"] = identity.subject
+        if identity.email:
+            values["email"] = identity.email
+        if sign_in:
+            values["last_login_at"] = utcnow()
+        await repo.set_user(conn, name, **values)
+        if identity.groups is not None:
+            await _sync_groups(conn, name, set(identity.groups))
+        record = await repo.user_record(conn, name)
+    assert record is not None
+    return record
+
+
+async def _sync_groups(conn: AsyncConnection, user: str, claimed: set[str]) -> None:
+    record = await repo.user_record(conn, user)
+    assert record is not None
+    sources = await repo.group_sources(conn, claimed | record.groups)
+    await repo.create_external_groups(conn, sorted(claimed - sources.keys()))
+    add = sorted(claimed - record.groups)
+    remove = sorted(g for g in record.groups - claimed if sources.get(g) == "oidc")
+    await repo.set_memberships(conn, user, add, remove)
