@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.oidc_provider import TEST_USERS, OidcProvider, start_oidc_provider
 from tests.support import Server, Sim, database, start_server, start_sim, stop
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -36,3 +37,11 @@ def server(database_url: str) -> Iterator[Server]:
 @pytest.fixture
 def tmp_dir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def oidc() -> Iterator[OidcProvider]:
+    """One real OIDC provider (npm's oidc-provider) for the run, with :data:`TEST_USERS`."""
+    provider = start_oidc_provider(TEST_USERS)
+    yield provider
+    provider.stop()

@@ -343,3 +343,27 @@ def _wait_ready(provider: OidcProvider, timeout: float) -> dict[str, Any] | None
         time.sleep(0.05)
     provider.stop()
     return None
+
+
+#: The people of the shared test provider (the `oidc` fixture): two plain users in different groups,
+#: an admin and an auditor by group membership.
+TEST_USERS = (
+    OidcUser("alice", "alice-pw", "alice@example.com", ["engineering"]),
+    OidcUser("bob", "bob-pw", "bob@example.com", ["research"]),
+    OidcUser("carol", "carol-pw", "carol@example.com", ["hw-admins"]),
+    OidcUser("dave", "dave-pw", "dave@example.com", ["hw-auditors"]),
+)
+
+
+def oidc_env(provider: OidcProvider, *, sign_in: bool = True) -> dict[str, str]:
+    """The HEADWATER_OIDC_* settings of a Headwater that trusts ``provider``."""
+    env = {
+        "HEADWATER_OIDC_ISSUER": provider.issuer,
+        "HEADWATER_OIDC_AUDIENCE": provider.audience,
+        "HEADWATER_OIDC_ADMIN_GROUPS": "hw-admins",
+        "HEADWATER_OIDC_AUDITOR_GROUPS": "hw-auditors",
+    }
+    if sign_in:
+        env["HEADWATER_OIDC_CLIENT_ID"] = provider.client_id
+        env["HEADWATER_OIDC_CLIENT_SECRET"] = provider.client_secret
+    return env
