@@ -119,7 +119,8 @@ async def set_values(conn: AsyncConnection, key_id: str, values: dict[str, Any])
     return bool(result.rowcount)
 
 
-async def revoke_owned(conn: AsyncConnection, owner_type: str, owner_name: str) -> int:
+async def revoke_owned(conn: AsyncConnection, owner_type: str, owner_name: str) -> list[str]:
+    """Revokes every live key of an owner; returns their ids (for the audit trail)."""
     now = utcnow()
     result = await conn.execute(
         update(api_keys)
@@ -129,5 +130,6 @@ async def revoke_owned(conn: AsyncConnection, owner_type: str, owner_name: str) 
             api_keys.c.status != "revoked",
         )
         .values(status="revoked", revoked_at=now, updated_at=now)
+        .returning(api_keys.c.id)
     )
-    return int(result.rowcount)
+    return sorted(str(row[0]) for row in result)
