@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -24,6 +25,7 @@ from headwater.keys.views import router as keys_router
 from headwater.policies.views import router as policies_router
 from headwater.problems import InvalidProblem, OutsideTenantProblem, Problem
 from headwater.resources.views import router as apply_router
+from headwater.snapshot import Snapshot
 from headwater.usage.views import router as usage_router
 
 DESCRIPTION = """
@@ -65,8 +67,13 @@ class RequestIds:
 
 
 def create_admin_app(
-    control_plane: ControlPlane, identity: IdentityConfig, signin: SignIn | None, key_rules: KeyRules
+    control_plane: ControlPlane,
+    identity: IdentityConfig,
+    signin: SignIn | None,
+    key_rules: KeyRules,
+    snapshot: Callable[[], Snapshot],
 ) -> FastAPI:
+    """``snapshot`` gives the gateway's current view (what policies allow, for self-service keys)."""
     app = FastAPI(
         title="Headwater admin API",
         version=__version__,
@@ -79,6 +86,7 @@ def create_admin_app(
     app.state.identity = identity
     app.state.signin = signin
     app.state.key_rules = key_rules
+    app.state.snapshot = snapshot
     app.add_middleware(RequestIds)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(caller), Depends(bearer_scheme)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from headwater.names import Amount, Name, Owner, parse_duration
 
@@ -90,3 +90,42 @@ class KeyCreated(KeyRead):
 class KeyPage(BaseModel):
     items: list[KeyRead]
     next: str | None
+
+
+class KeyRotate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grace: str | None = Field(
+        None, description="How long the old secret keeps working (10m, 24h); none: it stops at once."
+    )
+
+    @field_validator("grace")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+
+class KeyBulkRevoke(BaseModel):
+    """Exactly one of ``user``, ``group`` or ``service_account``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: Name | None = Field(None, description="Revoke the keys this user owns.")
+    group: Name | None = Field(None, description="Revoke the keys the group and its service accounts own.")
+    service_account: Name | None = Field(None, description="Revoke the keys this service account owns.")
+    dry_run: bool = Field(False, description="List what would be revoked; change nothing.")
+
+    @model_validator(mode="after")
+    def _one(self) -> KeyBulkRevoke:
+        given = [v for v in (self.user, self.group, self.service_account) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of user, group or service_account")
+        return self
+
+
+class KeyBulkRevoked(BaseModel):
+    dry_run: bool
+    count: int
+    keys: list[KeyRead] = Field(description="The keys revoked (or, in a dry run, that would be).")

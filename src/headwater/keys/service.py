@@ -1,30 +1,80 @@
-"""API key lifecycle: create (secret returned once), list, read, update, revoke."""
+"""API keys: create (the secret is returned once), list, read and update, within the caller's tenant.
+
+Admins manage every key. Anyone else manages the keys of their tenant (their own; a group admin also
+their groups' and service accounts' keys) and creates keys under the self-service rules
+(:class:`~headwater.keys.selfservice.KeyRules`): only for models their policies allow, within the
+maximum expiry, per-key limits and number of keys. Lifecycle verbs are in :mod:`headwater.keys.lifecycle`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from headwater.admin.access import Caller
+from headwater.audit.record import Entry, record
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
 from headwater.keys import secret
 from headwater.keys.schemas import KeyCreate, KeyCreated, KeyPage, KeyRead, KeyUpdate
+from headwater.keys.selfservice import KeyRules
 from headwater.names import parse_duration, split_owner
-from headwater.problems import InvalidProblem, NotFoundProblem
+from headwater.policies.plan import allowed_models
+from headwater.problems import ForbiddenProblem, InvalidProblem, NotFoundProblem, OutsideTenantProblem
+from headwater.snapshot import Snapshot
 from headwater.storage.sql import catalog, directory
 from headwater.storage.sql import keys as repo
 
+SnapshotFn = Callable[[], Snapshot]
 
-async def _check_models(cp_conn: Any, models: list[str] | None, field: str) -> None:
+
+def state(key: KeyRead) -> dict[str, Any]:
+    """A key as the audit trail records it (never the secret: KeyRead has none)."""
+    return key.model_dump(mode="json")
+
+
+async def _check_models(conn: AsyncConnection, models: list[str] | None, field: str) -> None:
     if not models:
         return
-    known = {model.name for model in await catalog.list_all(cp_conn, sorted(set(models)))}
+    known = {model.name for model in await catalog.list_all(conn, sorted(set(models)))}
     for index, name in enumerate(models):
         if name not in known:
             raise InvalidProblem(("body", field, index), f"unknown model {name!r}")
 
 
-async def create(cp: ControlPlane, data: KeyCreate, actor: str) -> KeyCreated:
-    now = utcnow()
+def _check_allowed(snapshot: Snapshot, owner: str, models: list[str] | None) -> None:
+    """Self-service keys name only models the owner's policies let it call."""
+    if not models:
+        return
+    allowed = allowed_models(snapshot, owner)
+    for index, name in enumerate(models):
+        if name not in allowed:
+            raise InvalidProblem(
+                ("body", "models", index), f"your policies do not give {owner} access to model {name!r}"
+            )
+
+
+def _owner(who: Caller, requested: str | None) -> str | None:
+    """The owner of a new key: given, or the calling user. Non-admins create keys only for themselves
+    and for the groups and service accounts they administer."""
+    principal = who.principal
+    if requested is None:
+        return None if principal.kind == "bootstrap" else f"user:{principal.name}"
+    if principal.is_admin:
+        return requested
+    kind, _, name = requested.partition(":")
+    mine = name == principal.name if kind == "user" else who.tenancy.sees(requested)
+    if not mine:
+        raise ForbiddenProblem(
+            "You may create keys for yourself and for the groups and service accounts you administer."
+        )
+    return requested
+
+
+def _expiry(data: KeyCreate, now: datetime) -> datetime | None:
     if data.expires_at is not None and data.expires_in is not None:
         raise InvalidProblem(("body", "expires_in"), "give expires_at or expires_in, not both")
     expires_at = data.expires_at
@@ -32,13 +82,31 @@ async def create(cp: ControlPlane, data: KeyCreate, actor: str) -> KeyCreated:
         expires_at = now + parse_duration(data.expires_in)
     if expires_at is not None and expires_at <= now:
         raise InvalidProblem(("body", "expires_at"), "expires_at is in the past")
-    owner_type = owner_name = None
+    return expires_at
+
+
+async def create(
+    cp: ControlPlane, data: KeyCreate, who: Caller, rules: KeyRules, snapshot: SnapshotFn
+) -> KeyCreated:
+    now = utcnow()
+    expires_at = _expiry(data, now)
+    owner = _owner(who, data.owner)
+    self_service = not who.principal.is_admin
+    if self_service:
+        field = "expires_in" if data.expires_in is not None else "expires_at"
+        expires_at = rules.expiry(expires_at, now, field)
+        rules.check_limits(data.limits)
+        assert owner is not None
+        _check_allowed(snapshot(), owner, data.models)
     new = secret.new_key()
     async with cp.change() as conn:
-        if data.owner is not None:
-            owner_type, owner_name = split_owner(data.owner)
+        owner_type = owner_name = None
+        if owner is not None:
+            owner_type, owner_name = split_owner(owner)
             if not await directory.owner_exists(conn, owner_type, owner_name):
-                raise InvalidProblem(("body", "owner"), f"{data.owner} does not exist")
+                raise InvalidProblem(("body", "owner"), f"{owner} does not exist")
+            if self_service and owner_type == "user":
+                rules.check_count(owner, await repo.count_live(conn, owner_type, owner_name))
         await _check_models(conn, data.models, "models")
         await repo.insert(
             conn,
@@ -54,26 +122,35 @@ async def create(cp: ControlPlane, data: KeyCreate, actor: str) -> KeyCreated:
                 "status": "active",
                 "limits": data.limits.model_dump(mode="json") if data.limits else None,
                 "expires_at": expires_at,
-                "created_by": actor,
+                "created_by": who.actor,
                 "created_at": now,
                 "updated_at": now,
             },
         )
         created = await repo.get(conn, new.id)
-    assert created is not None
+        assert created is not None
+        await record(conn, who.origin, Entry("key.create", "key", new.id, after=state(created)))
     return KeyCreated(**created.model_dump(), key=new.key)
 
 
-async def get(cp: ControlPlane, key_id: str) -> KeyRead:
-    async with cp.read() as conn:
-        found = await repo.get(conn, key_id)
+async def current(conn: AsyncConnection, who: Caller, key_id: str) -> KeyRead:
+    """A key of the caller's tenant: others answer 404, like keys that do not exist."""
+    found = await repo.get(conn, key_id)
     if found is None:
         raise NotFoundProblem(f"API key {key_id} not found")
+    if not who.tenancy.sees(found.owner):
+        raise OutsideTenantProblem(f"API key {key_id} not found")
     return found
+
+
+async def get(cp: ControlPlane, key_id: str, who: Caller) -> KeyRead:
+    async with cp.read() as conn:
+        return await current(conn, who, key_id)
 
 
 async def page(
     cp: ControlPlane,
+    who: Caller,
     *,
     owner: str | None,
     status: str | None,
@@ -92,13 +169,31 @@ async def page(
                 model=model,
                 limit=limit,
                 cursor=cursor,
+                owners=who.tenancy.owners,
             )
         except ValueError as exc:
             raise InvalidProblem(("query", "cursor"), str(exc)) from None
     return KeyPage(items=items, next=next_cursor)
 
 
-async def update(cp: ControlPlane, key_id: str, data: KeyUpdate) -> KeyRead:
+def _check_update(who: Caller, rules: KeyRules, snapshot: SnapshotFn, key: KeyRead, data: KeyUpdate) -> None:
+    """Self-service rules on a change: the same as on creation."""
+    if who.principal.is_admin:
+        return
+    values = data.model_dump(exclude_unset=True)
+    if "expires_at" in values:
+        now = utcnow()
+        if values["expires_at"] is None and rules.max_expiry is not None:
+            raise InvalidProblem(("body", "expires_at"), "self-service keys must expire")
+        rules.expiry(values["expires_at"], now, "expires_at")
+    rules.check_limits(data.limits)
+    if key.owner is not None:
+        _check_allowed(snapshot(), key.owner, data.models)
+
+
+async def update(
+    cp: ControlPlane, key_id: str, data: KeyUpdate, who: Caller, rules: KeyRules, snapshot: SnapshotFn
+) -> KeyRead:
     values: dict[str, Any] = data.model_dump(exclude_unset=True)
     if "expires_at" in values and values["expires_at"] is not None and values["expires_at"].tzinfo is None:
         raise InvalidProblem(("body", "expires_at"), "expires_at needs a timezone")
@@ -107,28 +202,17 @@ async def update(cp: ControlPlane, key_id: str, data: KeyUpdate) -> KeyRead:
     if "models" in values and values["models"] is not None:
         values["models"] = sorted(set(values["models"]))
     async with cp.change() as conn:
-        current = await repo.get(conn, key_id)
-        if current is None:
-            raise NotFoundProblem(f"API key {key_id} not found")
-        if current.status == "revoked":
-            raise InvalidProblem(("path", "id"), "a revoked key cannot be changed")
+        before = await current(conn, who, key_id)
+        if before.status == "revoked":
+            raise InvalidProblem(("path", "key_id"), "a revoked key cannot be changed")
+        _check_update(who, rules, snapshot, before, data)
         await _check_models(conn, data.models, "models")
         if values:
             values["updated_at"] = utcnow()
             await repo.set_values(conn, key_id, values)
-        updated = await repo.get(conn, key_id)
-    assert updated is not None
-    return updated
-
-
-async def revoke(cp: ControlPlane, key_id: str) -> KeyRead:
-    async with cp.change() as conn:
-        current = await repo.get(conn, key_id)
-        if current is None:
-            raise NotFoundProblem(f"API key {key_id} not found")
-        if current.status != "revoked":
-            now = utcnow()
-            await repo.set_values(conn, key_id, {"status": "revoked", "revoked_at": now, "updated_at": now})
-        revoked = await repo.get(conn, key_id)
-    assert revoked is not None
-    return revoked
+        after = await repo.get(conn, key_id)
+        assert after is not None
+        if after != before:
+            entry = Entry("key.update", "key", key_id, before=state(before), after=state(after))
+            await record(conn, who.origin, entry)
+    return after

@@ -4,24 +4,46 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Body, Query, Request, status
 
 from headwater.admin.deps import CallerDep, ControlPlaneDep
-from headwater.keys import service
-from headwater.keys.schemas import KeyCreate, KeyCreated, KeyPage, KeyRead, KeyStatus, KeyUpdate
+from headwater.keys import lifecycle, service
+from headwater.keys.schemas import (
+    KeyBulkRevoke,
+    KeyBulkRevoked,
+    KeyCreate,
+    KeyCreated,
+    KeyPage,
+    KeyRead,
+    KeyRotate,
+    KeyStatus,
+    KeyUpdate,
+)
+from headwater.keys.selfservice import KeyRules
 from headwater.names import OWNER_PATTERN
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 
 
+def _rules(request: Request) -> KeyRules:
+    rules: KeyRules = request.app.state.key_rules
+    return rules
+
+
+def _snapshot(request: Request) -> service.SnapshotFn:
+    current: service.SnapshotFn = request.app.state.snapshot
+    return current
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a key (the secret is returned once)")
-async def create_key(body: KeyCreate, cp: ControlPlaneDep, who: CallerDep) -> KeyCreated:
-    return await service.create(cp, body, who.actor)
+async def create_key(body: KeyCreate, request: Request, cp: ControlPlaneDep, who: CallerDep) -> KeyCreated:
+    return await service.create(cp, body, who, _rules(request), _snapshot(request))
 
 
-@router.get("", summary="List keys, newest first")
+@router.get("", summary="List the keys you may see, newest first")
 async def list_keys(
     cp: ControlPlaneDep,
+    who: CallerDep,
     owner: Annotated[str | None, Query(pattern=OWNER_PATTERN)] = None,
     status_: Annotated[KeyStatus | None, Query(alias="status")] = None,
     name: str | None = None,
@@ -30,20 +52,53 @@ async def list_keys(
     cursor: str | None = None,
 ) -> KeyPage:
     return await service.page(
-        cp, owner=owner, status=status_, name=name, model=model, limit=limit, cursor=cursor
+        cp, who, owner=owner, status=status_, name=name, model=model, limit=limit, cursor=cursor
     )
 
 
+@router.post(
+    "/revoke",
+    summary="Revoke every key of a user, a group (with its service accounts) or a service account",
+)
+async def bulk_revoke(body: KeyBulkRevoke, cp: ControlPlaneDep, who: CallerDep) -> KeyBulkRevoked:
+    return await lifecycle.bulk_revoke(cp, who, body)
+
+
 @router.get("/{key_id}", summary="Show a key")
-async def get_key(key_id: str, cp: ControlPlaneDep) -> KeyRead:
-    return await service.get(cp, key_id)
+async def get_key(key_id: str, cp: ControlPlaneDep, who: CallerDep) -> KeyRead:
+    return await service.get(cp, key_id, who)
 
 
-@router.patch("/{key_id}", summary="Change a key's name, description, scope, expiry or status")
-async def update_key(key_id: str, body: KeyUpdate, cp: ControlPlaneDep) -> KeyRead:
-    return await service.update(cp, key_id, body)
+@router.patch("/{key_id}", summary="Change a key's name, description, scope, expiry, limits or status")
+async def update_key(
+    key_id: str, body: KeyUpdate, request: Request, cp: ControlPlaneDep, who: CallerDep
+) -> KeyRead:
+    return await service.update(cp, key_id, body, who, _rules(request), _snapshot(request))
+
+
+@router.post("/{key_id}/disable", summary="Disable a key until it is enabled again")
+async def disable_key(key_id: str, cp: ControlPlaneDep, who: CallerDep) -> KeyRead:
+    return await lifecycle.set_status(cp, key_id, who, "disabled")
+
+
+@router.post("/{key_id}/enable", summary="Enable a disabled key")
+async def enable_key(key_id: str, cp: ControlPlaneDep, who: CallerDep) -> KeyRead:
+    return await lifecycle.set_status(cp, key_id, who, "active")
 
 
 @router.post("/{key_id}/revoke", summary="Revoke a key (in force on every gateway within a second)")
-async def revoke_key(key_id: str, cp: ControlPlaneDep) -> KeyRead:
-    return await service.revoke(cp, key_id)
+async def revoke_key(key_id: str, cp: ControlPlaneDep, who: CallerDep) -> KeyRead:
+    return await lifecycle.revoke(cp, key_id, who)
+
+
+@router.post(
+    "/{key_id}/rotate",
+    summary="Give a key a new secret (returned once); the old one may keep working for a grace period",
+)
+async def rotate_key(
+    key_id: str,
+    cp: ControlPlaneDep,
+    who: CallerDep,
+    body: Annotated[KeyRotate | None, Body()] = None,
+) -> KeyCreated:
+    return await lifecycle.rotate(cp, key_id, who, body.grace if body else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,6 +50,14 @@ async def get(conn: AsyncConnection, key_id: str) -> KeyRead | None:
     return to_read(row) if row else None
 
 
+def owned_by(owners: frozenset[str]) -> ColumnElement[bool]:
+    """Keys whose owner (``kind:name``) is one of ``owners`` (false for none)."""
+    pairs = [owner.split(":", 1) for owner in sorted(owners)]
+    if not pairs:
+        return false()
+    return or_(*(and_(api_keys.c.owner_type == kind, api_keys.c.owner_name == name) for kind, name in pairs))
+
+
 def _filtered(
     query: Select[Any],
     *,
@@ -57,9 +65,12 @@ def _filtered(
     status: str | None,
     name: str | None,
     now: datetime,
+    owners: frozenset[str] | None = None,
 ) -> Select[Any]:
     if owner is not None:
         query = query.where(api_keys.c.owner_type == owner[0], api_keys.c.owner_name == owner[1])
+    if owners is not None:
+        query = query.where(owned_by(owners))
     if name is not None:
         query = query.where(api_keys.c.name == name)
     if status == "expired":
@@ -83,9 +94,10 @@ async def page(
     model: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    owners: frozenset[str] | None = None,
 ) -> tuple[list[KeyRead], str | None]:
     now = utcnow()
-    query = _filtered(select(api_keys), owner=owner, status=status, name=name, now=now)
+    query = _filtered(select(api_keys), owner=owner, status=status, name=name, now=now, owners=owners)
     if cursor:
         created, key_id = decode_cursor(cursor)
         after = datetime.fromisoformat(str(created))
@@ -133,3 +145,31 @@ async def revoke_owned(conn: AsyncConnection, owner_type: str, owner_name: str) 
         .returning(api_keys.c.id)
     )
     return sorted(str(row[0]) for row in result)
+
+
+async def secret_hash(conn: AsyncConnection, key_id: str) -> str | None:
+    found = await conn.scalar(select(api_keys.c.hash).where(api_keys.c.id == key_id))
+    return str(found) if found is not None else None
+
+
+async def count_live(conn: AsyncConnection, owner_type: str, owner_name: str) -> int:
+    """Keys of an owner that still work or could again (active and unexpired, or disabled)."""
+    now = utcnow()
+    query = select(func.count()).where(
+        api_keys.c.owner_type == owner_type,
+        api_keys.c.owner_name == owner_name,
+        api_keys.c.status.in_(("active", "disabled")),
+        or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > now),
+    )
+    return int(await conn.scalar(query) or 0)
+
+
+async def live_of(conn: AsyncConnection, owners: frozenset[str]) -> list[KeyRead]:
+    """Every key of ``owners`` that is not revoked yet, oldest first (what a bulk revoke takes)."""
+    query = (
+        select(api_keys)
+        .where(owned_by(owners), api_keys.c.status != "revoked")
+        .order_by(api_keys.c.created_at, api_keys.c.id)
+    )
+    now = utcnow()
+    return [to_read(row, now) for row in (await conn.execute(query)).mappings()]

@@ -1,0 +1,136 @@
+"""A key's lifecycle: disable and enable, revoke (one key, or in bulk), rotate its secret.
+
+Every verb is one transaction that also writes its audit event, and bumps the revision, so every
+gateway stops (or starts) honouring the key within a second.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from headwater.admin.access import Caller
+from headwater.audit.record import Entry, record
+from headwater.clock import utcnow
+from headwater.control import ControlPlane
+from headwater.keys import secret
+from headwater.keys.schemas import KeyBulkRevoke, KeyBulkRevoked, KeyCreated, KeyRead
+from headwater.keys.service import current, state
+from headwater.names import parse_duration
+from headwater.problems import ConflictProblem, NotFoundProblem, OutsideTenantProblem
+from headwater.storage.sql import directory
+from headwater.storage.sql import identity as identity_repo
+from headwater.storage.sql import keys as repo
+
+
+async def set_status(cp: ControlPlane, key_id: str, who: Caller, wanted: str) -> KeyRead:
+    """``disabled`` stops a key until it is enabled again; ``active`` enables it."""
+    verb = "disable" if wanted == "disabled" else "enable"
+    async with cp.change() as conn:
+        before = await current(conn, who, key_id)
+        if before.status == "revoked":
+            raise ConflictProblem(f"API key {key_id} is revoked; a revoked key cannot be {verb}d")
+        if before.status == wanted:
+            return before
+        await repo.set_values(conn, key_id, {"status": wanted, "updated_at": utcnow()})
+        after = await repo.get(conn, key_id)
+        assert after is not None
+        entry = Entry(f"key.{verb}", "key", key_id, before=state(before), after=state(after))
+        await record(conn, who.origin, entry)
+    return after
+
+
+async def revoke(cp: ControlPlane, key_id: str, who: Caller) -> KeyRead:
+    async with cp.change() as conn:
+        before = await current(conn, who, key_id)
+        if before.status == "revoked":
+            return before
+        now = utcnow()
+        await repo.set_values(conn, key_id, {"status": "revoked", "revoked_at": now, "updated_at": now})
+        after = await repo.get(conn, key_id)
+        assert after is not None
+        entry = Entry("key.revoke", "key", key_id, before=state(before), after=state(after))
+        await record(conn, who.origin, entry)
+    return after
+
+
+async def rotate(cp: ControlPlane, key_id: str, who: Caller, grace: str | None) -> KeyCreated:
+    """A new secret for the same key (returned once); the old one works for ``grace``, if given."""
+    period = parse_duration(grace) if grace else timedelta(0)
+    fresh = secret.new_key(key_id)
+    async with cp.change() as conn:
+        before = await current(conn, who, key_id)
+        if before.status == "revoked":
+            raise ConflictProblem(f"API key {key_id} is revoked; create a new key instead")
+        old_hash = await repo.secret_hash(conn, key_id)
+        now = utcnow()
+        await repo.set_values(
+            conn,
+            key_id,
+            {
+                "hash": fresh.hash,
+                "previous_hash": old_hash if period else None,
+                "previous_expires_at": now + period if period else None,
+                "rotated_at": now,
+                "updated_at": now,
+            },
+        )
+        after = await repo.get(conn, key_id)
+        assert after is not None
+        detail = f"old secret valid for {grace}" if period else "old secret invalid at once"
+        entry = Entry("key.rotate", "key", key_id, before=state(before), after=state(after), detail=detail)
+        await record(conn, who.origin, entry)
+    return KeyCreated(**after.model_dump(), key=fresh.key)
+
+
+async def _selected(cp: ControlPlane, who: Caller, data: KeyBulkRevoke) -> frozenset[str]:
+    """The owners a bulk revoke covers; a target outside the caller's tenant answers 404."""
+    tenancy = who.tenancy
+    async with cp.read() as conn:
+        if data.user is not None:
+            owner = f"user:{data.user}"
+            if not await directory.owner_exists(conn, "user", data.user) or not tenancy.sees(owner):
+                raise _missing(tenancy.everything, f"user {data.user} not found")
+            return frozenset({owner})
+        if data.service_account is not None:
+            owner = f"serviceaccount:{data.service_account}"
+            exists = await directory.owner_exists(conn, "serviceaccount", data.service_account)
+            if not exists or not tenancy.sees(owner):
+                raise _missing(tenancy.everything, f"service account {data.service_account} not found")
+            return frozenset({owner})
+        group = data.group
+        assert group is not None
+        owner = f"group:{group}"
+        if not await directory.owner_exists(conn, "group", group) or not tenancy.sees(owner):
+            raise _missing(tenancy.everything, f"group {group} not found")
+        accounts = await identity_repo.service_accounts_of(conn, [group])
+    return frozenset({owner, *(f"serviceaccount:{name}" for name in accounts)})
+
+
+def _missing(everything: bool, message: str) -> NotFoundProblem:
+    return NotFoundProblem(message) if everything else OutsideTenantProblem(message)
+
+
+async def bulk_revoke(cp: ControlPlane, who: Caller, data: KeyBulkRevoke) -> KeyBulkRevoked:
+    """Revokes every live key of a user, a group (and its service accounts) or a service account."""
+    owners = await _selected(cp, who, data)
+    if data.dry_run:
+        async with cp.read() as conn:
+            keys = await repo.live_of(conn, owners)
+        return KeyBulkRevoked(dry_run=True, count=len(keys), keys=keys)
+    async with cp.change() as conn:
+        before = await repo.live_of(conn, owners)
+        now = utcnow()
+        entries: list[Entry] = []
+        revoked: list[KeyRead] = []
+        target = next(iter(sorted(owners))) if len(owners) == 1 else f"group:{data.group}"
+        for key in before:
+            await repo.set_values(conn, key.id, {"status": "revoked", "revoked_at": now, "updated_at": now})
+            after = await repo.get(conn, key.id)
+            assert after is not None
+            revoked.append(after)
+            detail = f"bulk revoke of {target}"
+            entries.append(
+                Entry("key.revoke", "key", key.id, before=state(key), after=state(after), detail=detail)
+            )
+        await record(conn, who.origin, *entries)
+    return KeyBulkRevoked(dry_run=False, count=len(revoked), keys=revoked)
