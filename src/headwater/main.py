@@ -182,7 +182,9 @@ class Headwater:
         self.verifiers = build_verifiers(settings)
         identity = build_identity(settings, self.verifiers.access)
         signin = build_signin(settings, control_plane, identity, self.verifiers.id_tokens)
-        self.admin = create_admin_app(control_plane, identity, signin, key_rules(settings))
+        self.admin = create_admin_app(
+            control_plane, identity, signin, key_rules(settings), lambda: self.snapshots.current
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
