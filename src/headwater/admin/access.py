@@ -108,6 +108,7 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/usage/limit-events"): "usage.read",
     ("GET", "/api/v1/audit/events"): "audit.read",
     ("GET", "/api/v1/audit/events.csv"): "audit.read",
+    ("GET", "/api/v1/audit/head"): "audit.read",
     ("GET", "/api/v1/audit/verify"): "audit.read",
     ("POST", "/api/v1/apply"): "resources.apply",
 }

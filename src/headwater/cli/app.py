@@ -13,6 +13,7 @@ from headwater.cli.client import CliError
 from headwater.cli.demo import demo
 from headwater.cli.output import errors
 from headwater.cli.server import migrate_command, serve, sim
+from headwater.cli.whoami import whoami
 
 app = typer.Typer(
     name="headwater",
@@ -26,6 +27,7 @@ app.command("sim")(sim)
 app.command("migrate")(migrate_command)
 app.command("apply")(apply_command)
 app.command("demo")(demo)
+app.command("whoami")(whoami)
 app.add_typer(keys.app, name="keys")
 app.add_typer(models.app, name="models")
 app.add_typer(policies.app, name="policies")
