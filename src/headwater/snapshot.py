@@ -1,8 +1,9 @@
 """The contract between the control plane and the gateway.
 
 The gateway never queries the database. It reads a frozen :class:`Snapshot` of keys and models,
-which a :class:`SnapshotRefresher` replaces whenever the control plane's revision counter moves
-(checked every ``snapshot_poll_interval_s``; an admin change in this process refreshes at once).
+which a :class:`SnapshotRefresher` replaces whenever the control plane's revision counter moves:
+at once after a change (this process, and every other one through :mod:`headwater.changes` when
+Redis is configured), and in any case within ``snapshot_poll_interval_s`` (the safety net).
 """
 
 from __future__ import annotations
@@ -112,6 +113,10 @@ class Snapshot:
     subjects: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Users and service accounts that are disabled (``user:NAME``): their calls are refused.
     disabled: frozenset[str] = frozenset()
+    #: User names already linked to an OIDC subject (another subject with that name gets a suffix).
+    linked: frozenset[str] = frozenset()
+    #: Groups that come from the identity provider (``source: oidc``); the other groups are local.
+    external_groups: frozenset[str] = frozenset()
 
 
 class SnapshotSource(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from types import MappingProxyType
 
-from sqlalchemy import select
+from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.keys.schemas import KeyLimits
@@ -13,7 +13,7 @@ from headwater.snapshot import DeploymentView, KeyView, ModelView, PolicyView, P
 from headwater.storage.sql import catalog
 from headwater.storage.sql import policies as policies_repo
 from headwater.storage.sql.database import current_revision
-from headwater.storage.sql.tables import api_keys, group_members, service_accounts, users
+from headwater.storage.sql.tables import api_keys, group_members, groups, service_accounts, users
 
 
 class SqlSnapshotSource:
@@ -27,36 +27,24 @@ class SqlSnapshotSource:
     async def load(self) -> Snapshot:
         async with self._engine.connect() as conn:
             revision = await current_revision(conn)
-            disabled_owners = {
-                ("user", name)
-                for name in (await conn.execute(select(users.c.name).where(users.c.status != "active")))
-                .scalars()
-                .all()
-            } | {
-                ("serviceaccount", name)
-                for name in (
-                    await conn.execute(
-                        select(service_accounts.c.name).where(service_accounts.c.status != "active")
-                    )
+            disabled: set[str] = set()
+            subjects: dict[str, str] = {}
+            for row in (await conn.execute(select(users.c.name, users.c.subject, users.c.status))).mappings():
+                if row["status"] != "active":
+                    disabled.add(f"user:{row['name']}")
+                if row["subject"]:
+                    subjects[row["subject"]] = row["name"]
+            memberships: dict[str, list[str]] = {}
+            for row in (
+                await conn.execute(
+                    select(service_accounts.c.name, service_accounts.c.group_name, service_accounts.c.status)
                 )
-                .scalars()
-                .all()
-            }
-            keys: dict[str, KeyView] = {}
-            for row in (await conn.execute(select(api_keys))).mappings():
-                status = row["status"]
-                if status == "active" and (row["owner_type"], row["owner_name"]) in disabled_owners:
-                    status = "disabled"
-                keys[row["id"]] = KeyView(
-                    id=row["id"],
-                    hash=row["hash"],
-                    name=row["name"],
-                    owner=f"{row['owner_type']}:{row['owner_name']}" if row["owner_type"] else None,
-                    models=frozenset(row["models"]) if row["models"] is not None else None,
-                    status=status,
-                    expires_at=row["expires_at"].timestamp() if row["expires_at"] else None,
-                    limits=KeyLimits.model_validate(row["limits"]) if row["limits"] else None,
-                )
+            ).mappings():
+                principal = f"serviceaccount:{row['name']}"
+                memberships[principal] = [row["group_name"]]
+                if row["status"] != "active":
+                    disabled.add(principal)
+            keys = {row["id"]: _key_view(row) for row in (await conn.execute(select(api_keys))).mappings()}
             models: dict[str, ModelView] = {}
             for model in await catalog.list_all(conn):
                 models[model.name] = ModelView(
@@ -85,13 +73,12 @@ class SqlSnapshotSource:
                     context_window=model.context_window,
                     limits=tuple(model.limits),
                 )
-            memberships: dict[str, list[str]] = {}
             for row in (
                 await conn.execute(select(group_members).order_by(group_members.c.group_name))
             ).mappings():
                 memberships.setdefault(f"user:{row['user_name']}", []).append(row["group_name"])
-            for row in (await conn.execute(select(service_accounts))).mappings():
-                memberships[f"serviceaccount:{row['name']}"] = [row["group_name"]]
+            external = (await conn.execute(select(groups.c.name).where(groups.c.source == "oidc"))).scalars()
+            external_groups = frozenset(external)
             policies = [
                 PolicyView(
                     name=policy.name,
@@ -110,5 +97,25 @@ class SqlSnapshotSource:
             keys=MappingProxyType(keys),
             models=MappingProxyType(models),
             policies=tuple(policies),
-            memberships=MappingProxyType({name: tuple(groups) for name, groups in memberships.items()}),
+            memberships=MappingProxyType({name: tuple(names) for name, names in memberships.items()}),
+            subjects=MappingProxyType(subjects),
+            disabled=frozenset(disabled),
+            linked=frozenset(subjects.values()),
+            external_groups=external_groups,
         )
+
+
+def _key_view(row: RowMapping) -> KeyView:
+    previous_until = row["previous_expires_at"]
+    return KeyView(
+        id=row["id"],
+        hash=row["hash"],
+        name=row["name"],
+        owner=f"{row['owner_type']}:{row['owner_name']}" if row["owner_type"] else None,
+        models=frozenset(row["models"]) if row["models"] is not None else None,
+        status=row["status"],
+        expires_at=row["expires_at"].timestamp() if row["expires_at"] else None,
+        limits=KeyLimits.model_validate(row["limits"]) if row["limits"] else None,
+        previous_hash=row["previous_hash"] if previous_until is not None else None,
+        previous_until=previous_until.timestamp() if previous_until is not None else None,
+    )
