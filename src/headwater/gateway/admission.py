@@ -70,7 +70,7 @@ class Admission:
         self._default_max_tokens = default_max_tokens
         self._emit = events
         self._clock = clock
-        self._plans: dict[tuple[str, str], Plan] = {}
+        self._plans: dict[tuple[object, ...], Plan] = {}
         self._revision = -1
         self._periods: dict[str, tuple[float, float]] = {}
 
@@ -78,7 +78,8 @@ class Admission:
         if snapshot.revision != self._revision:
             self._plans = {}
             self._revision = snapshot.revision
-        cache_key = (key.id, model.name)
+        # A key's owner and groups follow from its id; an access token's or a forwarded user's do not.
+        cache_key = (key.id, key.owner, key.groups, model.name)
         found = self._plans.get(cache_key)
         if found is None:
             found = self._plans[cache_key] = plan(snapshot, key, model)

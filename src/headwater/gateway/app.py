@@ -6,14 +6,17 @@ import itertools
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import orjson
 
+from headwater.clock import monotonic
 from headwater.errors import GatewayError, MethodNotAllowed, NotFound, error_body
 from headwater.gateway import requests
-from headwater.gateway.auth import authenticate
+from headwater.gateway.auth import Authenticator
 from headwater.gateway.http import Headers, Receive, Scope, Send, send_bytes, send_error
-from headwater.gateway.proxy import Proxy, SnapshotHolder
+from headwater.gateway.proxy import Proxy
+from headwater.snapshot import KeyView, Snapshot
 
 log = logging.getLogger("headwater.gateway")
 
@@ -39,6 +42,10 @@ def _request_id(value: bytes | None) -> str:
     return f"{_PROCESS_PREFIX}{next(_SEQUENCE):016x}"
 
 
+class SnapshotHolder(Protocol):
+    current: Snapshot
+
+
 class Gateway:
     def __init__(
         self,
@@ -46,8 +53,10 @@ class Gateway:
         proxy: Proxy,
         snapshots: SnapshotHolder,
         ready: Callable[[], Awaitable[bool]],
+        auth: Authenticator | None = None,
         metrics: Callable[[], bytes] | None = None,
     ) -> None:
+        self._auth = auth or Authenticator()
         self._metrics = metrics
         self._proxy = proxy
         self._snapshots = snapshots
@@ -71,20 +80,31 @@ class Gateway:
             if endpoint is not None:
                 if method != "POST":
                     raise _method_not_allowed(method, path)
+                started = monotonic()
+                snapshot = self._snapshots.current
+                key = self._auth.cached(authorization, snapshot) or await self._auth.authenticate(
+                    authorization, snapshot, scope
+                )
                 declared = int(length) if length is not None and length.isdigit() else None
                 await self._proxy.handle(
                     endpoint,
                     receive,
                     send,
-                    authorization=authorization,
+                    snapshot=snapshot,
+                    key=key,
                     content_length=declared,
                     request_id=rid,
                     headers=headers,
+                    started=started,
                 )
             elif path == "/v1/models" or path.startswith("/v1/models/"):
                 if method != "GET":
                     raise _method_not_allowed(method, path)
-                await self._models(send, authorization, path[len("/v1/models/") :], headers)
+                snapshot = self._snapshots.current
+                key = self._auth.cached(authorization, snapshot) or await self._auth.authenticate(
+                    authorization, snapshot, scope
+                )
+                await self._models(send, snapshot, key, path[len("/v1/models/") :], headers)
             elif path == "/healthz":
                 await send_bytes(send, 200, b'{"status":"ok"}', headers)
             elif path == "/metrics" and self._metrics is not None:
@@ -102,9 +122,9 @@ class Gateway:
             body = error_body("The gateway failed to handle the request.", "api_error", "internal_error")
             await send_bytes(send, 500, body, headers)
 
-    async def _models(self, send: Send, authorization: bytes | None, name: str, headers: Headers) -> None:
-        snapshot = self._snapshots.current
-        key = authenticate(authorization, snapshot)
+    async def _models(
+        self, send: Send, snapshot: Snapshot, key: KeyView, name: str, headers: Headers
+    ) -> None:
         visible = [
             {"id": model.name, "object": "model", "created": model.created, "owned_by": "headwater"}
             for model in snapshot.models.values()

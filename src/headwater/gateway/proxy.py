@@ -1,6 +1,6 @@
 """The proxy handler behind chat completions, completions and embeddings.
 
-admit (auth → body → model → scope) → route (deployment, failover when unreachable) → relay
+admit (auth, by the app → body → model → scope) → route (deployment, failover when unreachable) → relay
 (bytes as they come) → account (one usage event, success or failure, written in batches).
 """
 
@@ -8,40 +8,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import orjson
 
-from headwater.clock import monotonic
 from headwater.errors import BadRequest, Forbidden, GatewayError, NotFound, error_body
 from headwater.gateway import requests, sse
 from headwater.gateway.accounting import Call, completion_text_tokens
 from headwater.gateway.admission import Admission
-from headwater.gateway.auth import authenticate
 from headwater.gateway.http import EVENT_STREAM, JSON, Headers, Receive, Send, read_body, send_bytes
 from headwater.gateway.router import attempts
 from headwater.gateway.upstream import Unreachable, Upstream, broken_error, read_all
-from headwater.snapshot import Snapshot
+from headwater.snapshot import KeyView, Snapshot
 from headwater.usage.events import UsageSink
-
-
-class SnapshotHolder(Protocol):
-    current: Snapshot
 
 
 class Proxy:
     def __init__(
         self,
         *,
-        snapshots: SnapshotHolder,
         upstream: Upstream,
         usage: UsageSink,
         admission: Admission,
         max_body_bytes: int,
     ) -> None:
         self._admission = admission
-        self._snapshots = snapshots
         self._upstream = upstream
         self._usage = usage
         self._max_body = max_body_bytes
@@ -52,14 +44,14 @@ class Proxy:
         receive: Receive,
         send: Send,
         *,
-        authorization: bytes | None,
+        snapshot: Snapshot,
+        key: KeyView,
         content_length: int | None,
         request_id: str,
         headers: Headers,
+        started: float,
     ) -> None:
-        started = monotonic()
-        snapshot = self._snapshots.current
-        key = authenticate(authorization, snapshot)
+        """Serve an authenticated call (``key``, checked against ``snapshot``)."""
         raw = await read_body(receive, self._max_body, content_length)
         payload = requests.parse(raw, endpoint)
         public_name: str = payload["model"]
