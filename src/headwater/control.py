@@ -14,8 +14,9 @@ from headwater.storage.sql.database import bump_revision
 @dataclass(frozen=True)
 class ControlPlane:
     engine: AsyncEngine
-    #: Called after a committed change, so this process's gateway refreshes at once (the others
-    #: notice the revision within ``snapshot_poll_interval_s``).
+    #: Called after a committed change: this process's gateway refreshes at once, and with Redis
+    #: every other process too (see :mod:`headwater.changes`); without it, the others notice the
+    #: revision within ``snapshot_poll_interval_s``.
     changed: Callable[[], Awaitable[None]]
 
     @asynccontextmanager

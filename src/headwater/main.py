@@ -12,10 +12,12 @@ from typing import Any
 from headwater.admin.app import create_admin_app
 from headwater.admin.auth import IdentityConfig
 from headwater.admin.signin import SignIn
+from headwater.changes import build_changes
 from headwater.clock import monotonic
 from headwater.control import ControlPlane
 from headwater.gateway.admission import Admission
 from headwater.gateway.app import Gateway
+from headwater.gateway.auth import Authenticator
 from headwater.gateway.http import Receive, Scope, Send
 from headwater.gateway.proxy import Proxy
 from headwater.gateway.upstream import Upstream
@@ -169,18 +171,22 @@ class Headwater:
             self.limiter, default_max_tokens=settings.default_max_tokens, events=self.limit_events.emit
         )
         proxy = Proxy(
-            snapshots=self.snapshots,
             upstream=self.upstream,
             usage=self.usage,
             admission=admission,
             max_body_bytes=settings.max_body_bytes,
         )
-        self.gateway = Gateway(
-            proxy=proxy, snapshots=self.snapshots, ready=self._ready, metrics=self._exporter()
-        )
-        control_plane = ControlPlane(engine=self.engine, changed=self._changed)
         self.verifiers = build_verifiers(settings)
         identity = build_identity(settings, self.verifiers.access)
+        self.gateway = Gateway(
+            proxy=proxy,
+            snapshots=self.snapshots,
+            ready=self._ready,
+            auth=Authenticator(self.verifiers.access, identity.trusted),
+            metrics=self._exporter(),
+        )
+        self.changes = build_changes(settings.redis_url, settings.redis_prefix, self.snapshots.refresh)
+        control_plane = ControlPlane(engine=self.engine, changed=self.changes.changed)
         signin = build_signin(settings, control_plane, identity, self.verifiers.id_tokens)
         self.admin = create_admin_app(
             control_plane, identity, signin, key_rules(settings), lambda: self.snapshots.current
@@ -202,6 +208,7 @@ class Headwater:
         if self.settings.auto_migrate:
             await migrate.upgrade(self.engine)
         await self.snapshots.start()
+        await self.changes.start()
         await self.verifiers.start()
         await self.upstream.start()
         self.usage.start()
@@ -215,6 +222,7 @@ class Headwater:
         await self.limiter.close()
         await self.upstream.close()
         await self.verifiers.close()
+        await self.changes.close()
         await self.snapshots.stop()
         await self.engine.dispose()
 
@@ -234,9 +242,6 @@ class Headwater:
                 limits_degraded_calls=lambda: float(degraded.degraded_calls) if degraded else 0.0,
             )
         )
-
-    async def _changed(self) -> None:
-        await self.snapshots.refresh()
 
     async def _ready(self) -> bool:
         return self.snapshots.healthy() and await ping(self.engine)
