@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
@@ -76,6 +77,39 @@ class ModelRead(ModelSpec):
     name: str
     created_at: datetime
     updated_at: datetime
+
+
+def _without_userinfo(url: str, replacement: str | None) -> str:
+    """``url`` with its userinfo (``user:password@``, a credential) replaced, or dropped for None."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host if replacement is None else f"{replacement}@{host}"))
+
+
+def audit_state(model: ModelRead) -> dict[str, Any]:
+    """A model as the audit trail keeps it: credentials in a deployment's URL are redacted."""
+    state = model.model_dump(mode="json")
+    for deployment in state["deployments"]:
+        deployment["base_url"] = _without_userinfo(deployment["base_url"], "[redacted]")
+    return state
+
+
+def public_view(model: ModelRead) -> ModelRead:
+    """A model as callers who are not admins or auditors see it: no upstream credentials or their
+    references (``credential_env``, a URL's userinfo)."""
+    deployments = [
+        DeploymentSpec.model_validate(
+            {
+                **deployment.model_dump(),
+                "base_url": _without_userinfo(str(deployment.base_url), None),
+                "credential_env": None,
+            }
+        )
+        for deployment in model.deployments
+    ]
+    return model.model_copy(update={"deployments": deployments})
 
 
 class ModelPage(BaseModel):

@@ -1,26 +1,48 @@
-"""Model catalog operations."""
+"""Model catalog operations. Every change is written to the audit trail in its own transaction.
+
+Everyone signed in may read the catalog; callers who are not admins or auditors see it without
+upstream credentials or their references (:func:`headwater.catalog.schemas.public_view`).
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from headwater.catalog.schemas import ModelRead, ModelSpec
+from headwater.audit.record import Entry, Origin, record
+from headwater.catalog.schemas import ModelRead, ModelSpec, audit_state, public_view
 from headwater.control import ControlPlane
 from headwater.problems import ConflictProblem, NotFoundProblem
 from headwater.storage.sql import catalog as repo
 
 
-async def list_models(cp: ControlPlane) -> list[ModelRead]:
+def audit_entry(name: str, before: ModelRead | None, after: ModelRead | None) -> Entry:
+    """``model.create``, ``model.update`` or ``model.delete``, from the states around a change."""
+    verb = "create" if before is None else "delete" if after is None else "update"
+    return Entry(
+        action=f"model.{verb}",
+        target_type="model",
+        target_id=name,
+        before=audit_state(before) if before is not None else None,
+        after=audit_state(after) if after is not None else None,
+    )
+
+
+def _shown(model: ModelRead, reads_everything: bool) -> ModelRead:
+    return model if reads_everything else public_view(model)
+
+
+async def list_models(cp: ControlPlane, *, reads_everything: bool) -> list[ModelRead]:
     async with cp.read() as conn:
-        return await repo.list_all(conn)
+        found = await repo.list_all(conn)
+    return [_shown(model, reads_everything) for model in found]
 
 
-async def get(cp: ControlPlane, name: str) -> ModelRead:
+async def get(cp: ControlPlane, name: str, *, reads_everything: bool) -> ModelRead:
     async with cp.read() as conn:
         found = await repo.get(conn, name)
     if found is None:
         raise NotFoundProblem(f"model {name} not found")
-    return found
+    return _shown(found, reads_everything)
 
 
 async def put_in(conn: AsyncConnection, name: str, spec: ModelSpec) -> None:
@@ -28,25 +50,30 @@ async def put_in(conn: AsyncConnection, name: str, spec: ModelSpec) -> None:
     await repo.upsert(conn, name, spec, exists=exists)
 
 
-async def create(cp: ControlPlane, name: str, spec: ModelSpec) -> ModelRead:
+async def create(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -> ModelRead:
     async with cp.change() as conn:
         if await repo.get(conn, name) is not None:
             raise ConflictProblem(f"model {name} already exists (use PUT to replace it)")
         await repo.upsert(conn, name, spec, exists=False)
         created = await repo.get(conn, name)
-    assert created is not None
+        assert created is not None
+        await record(conn, origin, audit_entry(name, None, created))
     return created
 
 
-async def put(cp: ControlPlane, name: str, spec: ModelSpec) -> ModelRead:
+async def put(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -> ModelRead:
     async with cp.change() as conn:
-        await put_in(conn, name, spec)
+        before = await repo.get(conn, name)
+        await repo.upsert(conn, name, spec, exists=before is not None)
         stored = await repo.get(conn, name)
-    assert stored is not None
+        assert stored is not None
+        await record(conn, origin, audit_entry(name, before, stored))
     return stored
 
 
-async def delete(cp: ControlPlane, name: str) -> None:
+async def delete(cp: ControlPlane, name: str, origin: Origin) -> None:
     async with cp.change() as conn:
-        if not await repo.delete_model(conn, name):
+        before = await repo.get(conn, name)
+        if before is None or not await repo.delete_model(conn, name):
             raise NotFoundProblem(f"model {name} not found")
+        await record(conn, origin, audit_entry(name, before, None))

@@ -19,6 +19,16 @@ class _Strict(BaseModel):
 class GroupSpec(_Strict):
     description: str = Field("", max_length=2000)
     cost_center: str | None = Field(None, max_length=128)
+    admins: list[Name] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Users who administer the group: its service accounts, group keys and usage.",
+    )
+
+    @field_validator("admins")
+    @classmethod
+    def _sorted(cls, value: list[str]) -> list[str]:
+        return sorted(set(value))
 
 
 class GroupCreate(GroupSpec):

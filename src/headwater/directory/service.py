@@ -1,79 +1,113 @@
-"""Users, groups and service accounts: plain records that own keys (identity providers come later).
+"""Users and groups: the people who own keys, and how they are grouped.
 
-Deleting an owner revokes its keys in the same transaction: a key never outlives its owner.
+Every change is written to the audit trail in its own transaction. Deleting an owner revokes its
+keys in the same transaction (a key never outlives its owner), each revocation on record as
+``key.revoke``. Admins and auditors read everyone; anyone else reads only their tenant (themself,
+the members of the groups they administer, and their groups); the rest answers 404.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from headwater.admin.access import Caller
+from headwater.audit.record import Entry, Origin, record
 from headwater.control import ControlPlane
-from headwater.directory.schemas import (
-    GroupRead,
-    GroupSpec,
-    ServiceAccountRead,
-    ServiceAccountSpec,
-    UserRead,
-    UserSpec,
-)
-from headwater.problems import ConflictProblem, InvalidProblem, NotFoundProblem
+from headwater.directory.audit import audit_entry, revoke_owned
+from headwater.directory.schemas import GroupRead, GroupSpec, UserRead, UserSpec
+from headwater.problems import ConflictProblem, InvalidProblem, NotFoundProblem, OutsideTenantProblem
 from headwater.storage.sql import directory as repo
-from headwater.storage.sql import keys
+from headwater.storage.sql import identity as identity_repo
+
+Loc = tuple[str | int, ...]
+
+
+def _visible(names: frozenset[str], who: Caller) -> list[str] | None:
+    """The names a caller may read among ``names`` (their tenant's), or None for every name."""
+    return None if who.tenancy.everything else sorted(names)
+
+
+def _check_tenant(kind: str, name: str, names: frozenset[str], who: Caller) -> None:
+    if not who.tenancy.everything and name not in names:
+        raise OutsideTenantProblem(f"{kind} {name} not found")
 
 
 # ---- groups -------------------------------------------------------------------------------------
-async def list_groups(cp: ControlPlane) -> list[GroupRead]:
+async def list_groups(cp: ControlPlane, who: Caller) -> list[GroupRead]:
     async with cp.read() as conn:
-        return await repo.list_groups(conn)
+        return await repo.list_groups(conn, _visible(who.tenancy.groups, who))
 
 
-async def get_group(cp: ControlPlane, name: str) -> GroupRead:
+async def get_group(cp: ControlPlane, name: str, who: Caller) -> GroupRead:
     async with cp.read() as conn:
         found = await repo.get_group(conn, name)
     if found is None:
         raise NotFoundProblem(f"group {name} not found")
+    _check_tenant("group", name, who.tenancy.groups, who)
     return found
 
 
-async def put_group_in(conn: AsyncConnection, name: str, spec: GroupSpec) -> None:
+async def set_group_admins_in(conn: AsyncConnection, name: str, admins: list[str], loc: Loc) -> None:
+    """Makes ``admins`` (existing users, else 422 at ``loc``.admins.N) the group's admins."""
+    missing = set(await repo.missing_users(conn, admins))
+    for index, user in enumerate(admins):
+        if user in missing:
+            raise InvalidProblem((*loc, "admins", index), f"user {user!r} does not exist")
+    await identity_repo.set_group_admins(conn, name, admins)
+
+
+async def put_group_in(
+    conn: AsyncConnection, name: str, spec: GroupSpec, loc: Loc, *, with_admins: bool = True
+) -> None:
+    """Creates or replaces a group; ``with_admins=False`` leaves its admins to a later
+    :func:`set_group_admins_in` (apply: the users a group names may come in the same documents)."""
     await repo.upsert_group(conn, name, spec, exists=await repo.get_group(conn, name) is not None)
+    if with_admins:
+        await set_group_admins_in(conn, name, spec.admins, loc)
 
 
-async def put_group(cp: ControlPlane, name: str, spec: GroupSpec, *, create: bool) -> GroupRead:
+async def put_group(
+    cp: ControlPlane, name: str, spec: GroupSpec, origin: Origin, *, create: bool
+) -> GroupRead:
     async with cp.change() as conn:
-        if create and await repo.get_group(conn, name) is not None:
+        before = await repo.get_group(conn, name)
+        if create and before is not None:
             raise ConflictProblem(f"group {name} already exists")
-        await put_group_in(conn, name, spec)
+        await put_group_in(conn, name, spec, ("body",))
         stored = await repo.get_group(conn, name)
-    assert stored is not None
+        assert stored is not None
+        await record(conn, origin, audit_entry("group", name, before, stored))
     return stored
 
 
-async def delete_group(cp: ControlPlane, name: str) -> None:
+async def delete_group(cp: ControlPlane, name: str, origin: Origin) -> None:
     async with cp.change() as conn:
-        if await repo.get_group(conn, name) is None:
+        before = await repo.get_group(conn, name)
+        if before is None:
             raise NotFoundProblem(f"group {name} not found")
         if await repo.group_in_use(conn, name):
             raise ConflictProblem(f"group {name} still has service accounts; delete or move them first")
-        await keys.revoke_owned(conn, "group", name)
+        revocations = await revoke_owned(conn, "group", name)
         await repo.delete_group(conn, name)
+        await record(conn, origin, audit_entry("group", name, before, None), *revocations)
 
 
 # ---- users --------------------------------------------------------------------------------------
-async def list_users(cp: ControlPlane) -> list[UserRead]:
+async def list_users(cp: ControlPlane, who: Caller) -> list[UserRead]:
     async with cp.read() as conn:
-        return await repo.list_users(conn)
+        return await repo.list_users(conn, _visible(who.tenancy.users, who))
 
 
-async def get_user(cp: ControlPlane, name: str) -> UserRead:
+async def get_user(cp: ControlPlane, name: str, who: Caller) -> UserRead:
     async with cp.read() as conn:
         found = await repo.get_user(conn, name)
     if found is None:
         raise NotFoundProblem(f"user {name} not found")
+    _check_tenant("user", name, who.tenancy.users, who)
     return found
 
 
-async def put_user_in(conn: AsyncConnection, name: str, spec: UserSpec, loc: tuple[str | int, ...]) -> None:
+async def put_user_in(conn: AsyncConnection, name: str, spec: UserSpec, loc: Loc) -> None:
     missing = set(await repo.missing_groups(conn, spec.groups))
     for index, group in enumerate(spec.groups):
         if group in missing:
@@ -81,60 +115,31 @@ async def put_user_in(conn: AsyncConnection, name: str, spec: UserSpec, loc: tup
     await repo.upsert_user(conn, name, spec, exists=await repo.get_user(conn, name) is not None)
 
 
-async def put_user(cp: ControlPlane, name: str, spec: UserSpec, *, create: bool) -> UserRead:
+async def put_user(cp: ControlPlane, name: str, spec: UserSpec, origin: Origin, *, create: bool) -> UserRead:
     async with cp.change() as conn:
-        if create and await repo.get_user(conn, name) is not None:
+        before = await repo.get_user(conn, name)
+        if create and before is not None:
             raise ConflictProblem(f"user {name} already exists")
         await put_user_in(conn, name, spec, ("body",))
         stored = await repo.get_user(conn, name)
-    assert stored is not None
+        assert stored is not None
+        await record(conn, origin, audit_entry("user", name, before, stored))
     return stored
 
 
-async def delete_user(cp: ControlPlane, name: str) -> None:
+async def delete_user(cp: ControlPlane, name: str, origin: Origin) -> None:
+    """Deletes a user: their keys are revoked and they leave the admins of the groups they ran."""
     async with cp.change() as conn:
-        await keys.revoke_owned(conn, "user", name)
-        if not await repo.delete_user(conn, name):
+        before = await repo.get_user(conn, name)
+        if before is None:
             raise NotFoundProblem(f"user {name} not found")
-
-
-# ---- service accounts ---------------------------------------------------------------------------
-async def list_service_accounts(cp: ControlPlane) -> list[ServiceAccountRead]:
-    async with cp.read() as conn:
-        return await repo.list_service_accounts(conn)
-
-
-async def get_service_account(cp: ControlPlane, name: str) -> ServiceAccountRead:
-    async with cp.read() as conn:
-        found = await repo.get_service_account(conn, name)
-    if found is None:
-        raise NotFoundProblem(f"service account {name} not found")
-    return found
-
-
-async def put_service_account_in(
-    conn: AsyncConnection, name: str, spec: ServiceAccountSpec, loc: tuple[str | int, ...]
-) -> None:
-    if await repo.missing_groups(conn, [spec.group]):
-        raise InvalidProblem((*loc, "group"), f"group {spec.group!r} does not exist")
-    exists = await repo.get_service_account(conn, name) is not None
-    await repo.upsert_service_account(conn, name, spec, exists=exists)
-
-
-async def put_service_account(
-    cp: ControlPlane, name: str, spec: ServiceAccountSpec, *, create: bool
-) -> ServiceAccountRead:
-    async with cp.change() as conn:
-        if create and await repo.get_service_account(conn, name) is not None:
-            raise ConflictProblem(f"service account {name} already exists")
-        await put_service_account_in(conn, name, spec, ("body",))
-        stored = await repo.get_service_account(conn, name)
-    assert stored is not None
-    return stored
-
-
-async def delete_service_account(cp: ControlPlane, name: str) -> None:
-    async with cp.change() as conn:
-        await keys.revoke_owned(conn, "serviceaccount", name)
-        if not await repo.delete_service_account(conn, name):
-            raise NotFoundProblem(f"service account {name} not found")
+        administered = await repo.groups_administered_by(conn, name)
+        groups_before = await repo.list_groups(conn, administered) if administered else []
+        revocations = await revoke_owned(conn, "user", name)
+        await repo.delete_user(conn, name)
+        groups_after = {group.name: group for group in await repo.list_groups(conn, administered)}
+        entries: list[Entry] = [audit_entry("user", name, before, None)]
+        for group in groups_before:
+            after = groups_after[group.name]
+            entries.append(audit_entry("group", group.name, group, after, f"its admin {name} was deleted"))
+        await record(conn, origin, *entries, *revocations)

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from headwater.admin.deps import ControlPlaneDep
-from headwater.directory import service
+from headwater.admin.deps import CallerDep, ControlPlaneDep
+from headwater.directory import accounts, service
 from headwater.directory.schemas import (
     GroupCreate,
     GroupPage,
@@ -31,61 +31,61 @@ NO_CONTENT = status.HTTP_204_NO_CONTENT
 
 # ---- users --------------------------------------------------------------------------------------
 @router.get("/users", tags=["users"], summary="List users")
-async def list_users(cp: ControlPlaneDep) -> UserPage:
-    return UserPage(items=await service.list_users(cp), next=None)
+async def list_users(cp: ControlPlaneDep, who: CallerDep) -> UserPage:
+    return UserPage(items=await service.list_users(cp, who), next=None)
 
 
 @router.post("/users", tags=["users"], status_code=status.HTTP_201_CREATED, summary="Create a user")
-async def create_user(body: UserCreate, cp: ControlPlaneDep) -> UserRead:
+async def create_user(body: UserCreate, cp: ControlPlaneDep, who: CallerDep) -> UserRead:
     spec = UserSpec.model_validate(body.model_dump(exclude={"name"}))
-    return await service.put_user(cp, body.name, spec, create=True)
+    return await service.put_user(cp, body.name, spec, who.origin, create=True)
 
 
 @router.get("/users/{name}", tags=["users"], summary="Show a user")
-async def get_user(name: str, cp: ControlPlaneDep) -> UserRead:
-    return await service.get_user(cp, name)
+async def get_user(name: str, cp: ControlPlaneDep, who: CallerDep) -> UserRead:
+    return await service.get_user(cp, name, who)
 
 
 @router.put("/users/{name}", tags=["users"], summary="Create or replace a user")
-async def put_user(name: PathName, body: UserSpec, cp: ControlPlaneDep) -> UserRead:
-    return await service.put_user(cp, name, body, create=False)
+async def put_user(name: PathName, body: UserSpec, cp: ControlPlaneDep, who: CallerDep) -> UserRead:
+    return await service.put_user(cp, name, body, who.origin, create=False)
 
 
 @router.delete(
     "/users/{name}", tags=["users"], status_code=NO_CONTENT, summary="Delete a user, revoking their keys"
 )
-async def delete_user(name: str, cp: ControlPlaneDep) -> Response:
-    await service.delete_user(cp, name)
+async def delete_user(name: str, cp: ControlPlaneDep, who: CallerDep) -> Response:
+    await service.delete_user(cp, name, who.origin)
     return Response(status_code=NO_CONTENT)
 
 
 # ---- groups -------------------------------------------------------------------------------------
 @router.get("/groups", tags=["groups"], summary="List groups")
-async def list_groups(cp: ControlPlaneDep) -> GroupPage:
-    return GroupPage(items=await service.list_groups(cp), next=None)
+async def list_groups(cp: ControlPlaneDep, who: CallerDep) -> GroupPage:
+    return GroupPage(items=await service.list_groups(cp, who), next=None)
 
 
 @router.post("/groups", tags=["groups"], status_code=status.HTTP_201_CREATED, summary="Create a group")
-async def create_group(body: GroupCreate, cp: ControlPlaneDep) -> GroupRead:
+async def create_group(body: GroupCreate, cp: ControlPlaneDep, who: CallerDep) -> GroupRead:
     spec = GroupSpec.model_validate(body.model_dump(exclude={"name"}))
-    return await service.put_group(cp, body.name, spec, create=True)
+    return await service.put_group(cp, body.name, spec, who.origin, create=True)
 
 
 @router.get("/groups/{name}", tags=["groups"], summary="Show a group")
-async def get_group(name: str, cp: ControlPlaneDep) -> GroupRead:
-    return await service.get_group(cp, name)
+async def get_group(name: str, cp: ControlPlaneDep, who: CallerDep) -> GroupRead:
+    return await service.get_group(cp, name, who)
 
 
 @router.put("/groups/{name}", tags=["groups"], summary="Create or replace a group")
-async def put_group(name: PathName, body: GroupSpec, cp: ControlPlaneDep) -> GroupRead:
-    return await service.put_group(cp, name, body, create=False)
+async def put_group(name: PathName, body: GroupSpec, cp: ControlPlaneDep, who: CallerDep) -> GroupRead:
+    return await service.put_group(cp, name, body, who.origin, create=False)
 
 
 @router.delete(
     "/groups/{name}", tags=["groups"], status_code=NO_CONTENT, summary="Delete a group, revoking its keys"
 )
-async def delete_group(name: str, cp: ControlPlaneDep) -> Response:
-    await service.delete_group(cp, name)
+async def delete_group(name: str, cp: ControlPlaneDep, who: CallerDep) -> Response:
+    await service.delete_group(cp, name, who.origin)
     return Response(status_code=NO_CONTENT)
 
 
@@ -94,28 +94,30 @@ TAG = "service accounts"
 
 
 @router.get("/service-accounts", tags=[TAG], summary="List service accounts")
-async def list_service_accounts(cp: ControlPlaneDep) -> ServiceAccountPage:
-    return ServiceAccountPage(items=await service.list_service_accounts(cp), next=None)
+async def list_service_accounts(cp: ControlPlaneDep, who: CallerDep) -> ServiceAccountPage:
+    return ServiceAccountPage(items=await accounts.list_service_accounts(cp, who), next=None)
 
 
 @router.post(
     "/service-accounts", tags=[TAG], status_code=status.HTTP_201_CREATED, summary="Create a service account"
 )
-async def create_service_account(body: ServiceAccountCreate, cp: ControlPlaneDep) -> ServiceAccountRead:
+async def create_service_account(
+    body: ServiceAccountCreate, cp: ControlPlaneDep, who: CallerDep
+) -> ServiceAccountRead:
     spec = ServiceAccountSpec.model_validate(body.model_dump(exclude={"name"}))
-    return await service.put_service_account(cp, body.name, spec, create=True)
+    return await accounts.put_service_account(cp, body.name, spec, who, create=True)
 
 
 @router.get("/service-accounts/{name}", tags=[TAG], summary="Show a service account")
-async def get_service_account(name: str, cp: ControlPlaneDep) -> ServiceAccountRead:
-    return await service.get_service_account(cp, name)
+async def get_service_account(name: str, cp: ControlPlaneDep, who: CallerDep) -> ServiceAccountRead:
+    return await accounts.get_service_account(cp, name, who)
 
 
 @router.put("/service-accounts/{name}", tags=[TAG], summary="Create or replace a service account")
 async def put_service_account(
-    name: PathName, body: ServiceAccountSpec, cp: ControlPlaneDep
+    name: PathName, body: ServiceAccountSpec, cp: ControlPlaneDep, who: CallerDep
 ) -> ServiceAccountRead:
-    return await service.put_service_account(cp, name, body, create=False)
+    return await accounts.put_service_account(cp, name, body, who, create=False)
 
 
 @router.delete(
@@ -124,6 +126,6 @@ async def put_service_account(
     status_code=NO_CONTENT,
     summary="Delete a service account, revoking its keys",
 )
-async def delete_service_account(name: str, cp: ControlPlaneDep) -> Response:
-    await service.delete_service_account(cp, name)
+async def delete_service_account(name: str, cp: ControlPlaneDep, who: CallerDep) -> Response:
+    await accounts.delete_service_account(cp, name, who)
     return Response(status_code=NO_CONTENT)

@@ -1,12 +1,19 @@
-"""Policy operations."""
+"""Policy operations. Every change is written to the audit trail in its own transaction.
+
+Admins and auditors read every policy; anyone else reads only the policies that target them: by
+their user, one of their groups, or a service account of a group they administer. Any other
+policy answers 404, as if it did not exist.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from headwater.admin.access import Caller
+from headwater.audit.record import Entry, Origin, record
 from headwater.control import ControlPlane
 from headwater.policies.schemas import PolicyRead, PolicySpec
-from headwater.problems import ConflictProblem, InvalidProblem, NotFoundProblem
+from headwater.problems import ConflictProblem, InvalidProblem, NotFoundProblem, OutsideTenantProblem
 from headwater.storage.sql import catalog, directory
 from headwater.storage.sql import policies as repo
 
@@ -28,16 +35,43 @@ async def _check_references(conn: AsyncConnection, spec: PolicySpec, loc: tuple[
                 raise InvalidProblem((*loc, "targets", field, index), f"unknown {kind} {name!r}")
 
 
-async def list_policies(cp: ControlPlane) -> list[PolicyRead]:
+def audit_entry(name: str, before: PolicyRead | None, after: PolicyRead | None) -> Entry:
+    """``policy.create``, ``policy.update`` or ``policy.delete``, from the states around a change."""
+    verb = "create" if before is None else "delete" if after is None else "update"
+    return Entry(
+        action=f"policy.{verb}",
+        target_type="policy",
+        target_id=name,
+        before=before.model_dump(mode="json") if before is not None else None,
+        after=after.model_dump(mode="json") if after is not None else None,
+    )
+
+
+def targets(policy: PolicyRead, who: Caller) -> bool:
+    """Whether ``policy`` is one that ``who`` may read."""
+    tenancy = who.tenancy
+    if tenancy.everything:
+        return True
+    return (
+        who.principal.name in policy.targets.users
+        or not tenancy.groups.isdisjoint(policy.targets.groups)
+        or not tenancy.service_accounts.isdisjoint(policy.targets.serviceAccounts)
+    )
+
+
+async def list_policies(cp: ControlPlane, who: Caller) -> list[PolicyRead]:
     async with cp.read() as conn:
-        return await repo.list_all(conn)
+        found = await repo.list_all(conn)
+    return [policy for policy in found if targets(policy, who)]
 
 
-async def get(cp: ControlPlane, name: str) -> PolicyRead:
+async def get(cp: ControlPlane, name: str, who: Caller) -> PolicyRead:
     async with cp.read() as conn:
         found = await repo.get(conn, name)
     if found is None:
         raise NotFoundProblem(f"policy {name} not found")
+    if not targets(found, who):
+        raise OutsideTenantProblem(f"policy {name} not found")
     return found
 
 
@@ -46,17 +80,21 @@ async def put_in(conn: AsyncConnection, name: str, spec: PolicySpec, loc: tuple[
     await repo.upsert(conn, name, spec, exists=await repo.get(conn, name) is not None)
 
 
-async def put(cp: ControlPlane, name: str, spec: PolicySpec, *, create: bool) -> PolicyRead:
+async def put(cp: ControlPlane, name: str, spec: PolicySpec, origin: Origin, *, create: bool) -> PolicyRead:
     async with cp.change() as conn:
-        if create and await repo.get(conn, name) is not None:
+        before = await repo.get(conn, name)
+        if create and before is not None:
             raise ConflictProblem(f"policy {name} already exists (use PUT to replace it)")
         await put_in(conn, name, spec, ("body",))
         stored = await repo.get(conn, name)
-    assert stored is not None
+        assert stored is not None
+        await record(conn, origin, audit_entry(name, before, stored))
     return stored
 
 
-async def delete(cp: ControlPlane, name: str) -> None:
+async def delete(cp: ControlPlane, name: str, origin: Origin) -> None:
     async with cp.change() as conn:
-        if not await repo.delete_policy(conn, name):
+        before = await repo.get(conn, name)
+        if before is None or not await repo.delete_policy(conn, name):
             raise NotFoundProblem(f"policy {name} not found")
+        await record(conn, origin, audit_entry(name, before, None))

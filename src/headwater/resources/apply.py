@@ -1,8 +1,11 @@
 """``headwater apply``: make the stored configuration match the documents, idempotently.
 
 Everything is applied in one transaction, in dependency order (groups, users, service accounts,
-models). A dry run does the same work and rolls it back, so it checks references exactly. When
-nothing changes, nothing is written and the revision does not move.
+models, policies; the admins of groups last, as they are users). A dry run does the same work and
+rolls it back, so it checks references exactly. When nothing changes, nothing is written and the
+revision does not move. Each changed resource is written to the audit trail, in the transaction,
+with the same action as the admin API would record (``model.create``, ``group.update``, ...); a
+dry run records nothing.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from headwater.audit.record import Entry, Origin, record
 from headwater.catalog import service as catalog
 from headwater.catalog.schemas import ModelSpec
 from headwater.control import ControlPlane
+from headwater.directory import accounts
 from headwater.directory import service as directory
+from headwater.directory.audit import audit_entry
 from headwater.directory.schemas import GroupSpec, ServiceAccountSpec, UserSpec
 from headwater.policies import service as policies
 from headwater.policies.schemas import PolicySpec
@@ -43,31 +49,43 @@ class ApplyResult(BaseModel):
     results: list[ResourceResult]
 
 
-async def _current(conn: AsyncConnection, kind: str, name: str) -> BaseModel | None:
-    getters: dict[str, Callable[[AsyncConnection, str], Awaitable[Any]]] = {
-        "Group": directory_repo.get_group,
-        "User": directory_repo.get_user,
-        "ServiceAccount": directory_repo.get_service_account,
-        "Model": catalog_repo.get,
-        "Policy": policies_repo.get,
-    }
-    found = await getters[kind](conn, name)
-    if found is None:
-        return None
+_GETTERS: dict[str, Callable[[AsyncConnection, str], Awaitable[Any]]] = {
+    "Group": directory_repo.get_group,
+    "User": directory_repo.get_user,
+    "ServiceAccount": directory_repo.get_service_account,
+    "Model": catalog_repo.get,
+    "Policy": policies_repo.get,
+}
+
+
+def _spec_of(kind: str, stored: BaseModel) -> BaseModel:
     spec_type = SPECS[kind]
-    spec: BaseModel = spec_type.model_validate(found.model_dump(include=set(spec_type.model_fields)))
+    spec: BaseModel = spec_type.model_validate(stored.model_dump(include=set(spec_type.model_fields)))
     return spec
 
 
+def _entry(kind: str, name: str, before: Any, after: Any) -> Entry:
+    if kind == "Model":
+        return catalog.audit_entry(name, before, after)
+    if kind == "Policy":
+        return policies.audit_entry(name, before, after)
+    target_type = {"Group": "group", "User": "user", "ServiceAccount": "serviceaccount"}[kind]
+    return audit_entry(target_type, name, before, after)
+
+
+def _loc(resource: Resource) -> tuple[str | int, ...]:
+    return ("documents", resource.index, "spec")
+
+
 async def _put(conn: AsyncConnection, resource: Resource) -> None:
-    loc: tuple[str | int, ...] = ("documents", resource.index, "spec")
+    loc = _loc(resource)
     spec = resource.spec
-    if isinstance(spec, GroupSpec):
-        await directory.put_group_in(conn, resource.name, spec)
+    if isinstance(spec, GroupSpec):  # its admins once every user is in (see apply)
+        await directory.put_group_in(conn, resource.name, spec, loc, with_admins=False)
     elif isinstance(spec, UserSpec):
         await directory.put_user_in(conn, resource.name, spec, loc)
     elif isinstance(spec, ServiceAccountSpec):
-        await directory.put_service_account_in(conn, resource.name, spec, loc)
+        await accounts.put_service_account_in(conn, resource.name, spec, loc)
     elif isinstance(spec, ModelSpec):
         await catalog.put_in(conn, resource.name, spec)
     elif isinstance(spec, PolicySpec):
@@ -104,35 +122,51 @@ def diff(before: Any, after: Any) -> list[str]:
     return lines
 
 
-async def apply(cp: ControlPlane, documents: list[Any], *, dry_run: bool) -> ApplyResult:
+async def _change(
+    conn: AsyncConnection, resources: list[Resource]
+) -> tuple[list[ResourceResult], list[Entry]]:
+    """Applies the resources in ``conn``'s transaction; the results, and audit entries of the changes."""
+    results: list[ResourceResult] = []
+    changed: list[tuple[Resource, Any]] = []  # (resource, its stored state before)
+    for resource in resources:
+        stored = await _GETTERS[resource.kind](conn, resource.name)
+        before = canonical(_spec_of(resource.kind, stored)) if stored is not None else None
+        after = canonical(resource.spec)
+        if before == after:
+            results.append(
+                ResourceResult(kind=resource.kind, name=resource.name, action="unchanged", diff=[])
+            )
+            continue
+        await _put(conn, resource)
+        changed.append((resource, stored))
+        action: Action = "created" if stored is None else "updated"
+        results.append(
+            ResourceResult(kind=resource.kind, name=resource.name, action=action, diff=diff(before, after))
+        )
+    for resource, _ in changed:
+        if isinstance(resource.spec, GroupSpec):
+            await directory.set_group_admins_in(conn, resource.name, resource.spec.admins, _loc(resource))
+    entries = []
+    for resource, stored in changed:
+        now = await _GETTERS[resource.kind](conn, resource.name)
+        entries.append(_entry(resource.kind, resource.name, stored, now))
+    return results, entries
+
+
+async def apply(cp: ControlPlane, documents: list[Any], origin: Origin, *, dry_run: bool) -> ApplyResult:
     resources, errors = parse(documents)
     if errors:
         first = errors[0]
         raise InvalidProblem(("body", "documents", first.index, *first.loc), first.message)
-    results: list[ResourceResult] = []
     async with cp.engine.connect() as conn:
         transaction = await conn.begin()
         try:
-            for resource in resources:
-                current = await _current(conn, resource.kind, resource.name)
-                before = canonical(current) if current is not None else None
-                after = canonical(resource.spec)
-                if before == after:
-                    results.append(
-                        ResourceResult(kind=resource.kind, name=resource.name, action="unchanged", diff=[])
-                    )
-                    continue
-                await _put(conn, resource)
-                action: Action = "created" if current is None else "updated"
-                results.append(
-                    ResourceResult(
-                        kind=resource.kind, name=resource.name, action=action, diff=diff(before, after)
-                    )
-                )
-            changed = any(result.action != "unchanged" for result in results)
+            results, entries = await _change(conn, resources)
+            changed = bool(entries)
             if dry_run or not changed:
                 await transaction.rollback()
             else:
+                await record(conn, origin, *entries)
                 await bump_revision(conn)
                 await transaction.commit()
         except BaseException:
@@ -141,7 +175,6 @@ async def apply(cp: ControlPlane, documents: list[Any], *, dry_run: bool) -> App
             raise
     if changed and not dry_run:
         await cp.changed()
-    results.sort(
-        key=lambda result: next(r.index for r in resources if (r.kind, r.name) == (result.kind, result.name))
-    )
+    position = {(r.kind, r.name): r.index for r in resources}
+    results.sort(key=lambda result: position[(result.kind, result.name)])
     return ApplyResult(dry_run=dry_run, changed=changed, results=results)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from headwater.admin.deps import ControlPlaneDep
+from headwater.admin.deps import CallerDep, ControlPlaneDep
 from headwater.resources.apply import ApplyResult, apply
 
 router = APIRouter(tags=["apply"])
@@ -19,5 +19,5 @@ class ApplyRequest(BaseModel):
 
 
 @router.post("/apply", summary="Apply resource documents idempotently (GitOps)")
-async def apply_documents(body: ApplyRequest, cp: ControlPlaneDep) -> ApplyResult:
-    return await apply(cp, body.documents, dry_run=body.dry_run)
+async def apply_documents(body: ApplyRequest, cp: ControlPlaneDep, who: CallerDep) -> ApplyResult:
+    return await apply(cp, body.documents, who.origin, dry_run=body.dry_run)

@@ -1,4 +1,9 @@
-"""/api/v1/usage"""
+"""/api/v1/usage: usage and limit events, narrowed to the caller's tenant.
+
+Admins and auditors read every event; anyone else only the events of the owners in their tenant
+(themself; for a group admin, also their groups' members, service accounts and group keys). A
+filter naming someone outside the tenant simply matches nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from headwater.admin.deps import ControlPlaneDep
+from headwater.admin.deps import CallerDep, ControlPlaneDep
 from headwater.problems import InvalidProblem
 from headwater.storage.sql import limit_events
 from headwater.storage.sql import usage as repo
@@ -19,6 +24,7 @@ router = APIRouter(prefix="/usage", tags=["usage"])
 @router.get("/events", summary="Usage events, newest first (order=asc to follow new ones)")
 async def list_events(
     cp: ControlPlaneDep,
+    who: CallerDep,
     key_id: str | None = None,
     model: str | None = None,
     user: Annotated[str | None, Query(description="A user's name: events attributed to user:NAME")] = None,
@@ -44,6 +50,7 @@ async def list_events(
                 key_id=key_id,
                 model=model,
                 principal=f"user:{user}" if user is not None else principal,
+                principals=who.tenancy.owners,
                 since=from_,
                 until=to,
                 after_id=after_id,
@@ -59,6 +66,7 @@ async def list_events(
 @router.get("/limit-events", summary="Calls refused or warned by a limit, budget or schedule, newest first")
 async def list_limit_events(
     cp: ControlPlaneDep,
+    who: CallerDep,
     principal: str | None = None,
     policy: str | None = None,
     key_id: str | None = None,
@@ -68,7 +76,13 @@ async def list_limit_events(
     async with cp.read() as conn:
         try:
             return await limit_events.page(
-                conn, principal=principal, policy=policy, key_id=key_id, limit=limit, cursor=cursor
+                conn,
+                principal=principal,
+                principals=who.tenancy.owners,
+                policy=policy,
+                key_id=key_id,
+                limit=limit,
+                cursor=cursor,
             )
         except ValueError as exc:
             raise InvalidProblem(("query", "cursor"), str(exc)) from None

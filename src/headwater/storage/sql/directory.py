@@ -15,15 +15,25 @@ from headwater.directory.schemas import (
     UserRead,
     UserSpec,
 )
-from headwater.storage.sql.tables import group_members, groups, service_accounts, users
+from headwater.keys.schemas import KeyRead
+from headwater.storage.sql.keys import to_read
+from headwater.storage.sql.tables import (
+    api_keys,
+    group_admins,
+    group_members,
+    groups,
+    service_accounts,
+    users,
+)
 
 
 # ---- groups -------------------------------------------------------------------------------------
-def _group(row: RowMapping) -> GroupRead:
+def _group(row: RowMapping, admins: list[str]) -> GroupRead:
     return GroupRead(
         name=row["name"],
         description=row["description"],
         cost_center=row["cost_center"],
+        admins=admins,
         source=row["source"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -32,9 +42,14 @@ def _group(row: RowMapping) -> GroupRead:
 
 async def list_groups(conn: AsyncConnection, names: list[str] | None = None) -> list[GroupRead]:
     query = select(groups).order_by(groups.c.name)
+    admin_query = select(group_admins).order_by(group_admins.c.user_name)
     if names is not None:
         query = query.where(groups.c.name.in_(names))
-    return [_group(row) for row in (await conn.execute(query)).mappings()]
+        admin_query = admin_query.where(group_admins.c.group_name.in_(names))
+    admins: dict[str, list[str]] = {}
+    for row in (await conn.execute(admin_query)).mappings():
+        admins.setdefault(row["group_name"], []).append(row["user_name"])
+    return [_group(row, admins.get(row["name"], [])) for row in (await conn.execute(query)).mappings()]
 
 
 async def get_group(conn: AsyncConnection, name: str) -> GroupRead | None:
@@ -53,6 +68,7 @@ async def upsert_group(conn: AsyncConnection, name: str, spec: GroupSpec, *, exi
 
 async def delete_group(conn: AsyncConnection, name: str) -> bool:
     await conn.execute(delete(group_members).where(group_members.c.group_name == name))
+    await conn.execute(delete(group_admins).where(group_admins.c.group_name == name))
     return bool((await conn.execute(delete(groups).where(groups.c.name == name))).rowcount)
 
 
@@ -61,6 +77,18 @@ async def missing_groups(conn: AsyncConnection, names: list[str]) -> list[str]:
         return []
     found = set((await conn.execute(select(groups.c.name).where(groups.c.name.in_(names)))).scalars())
     return sorted(set(names) - found)
+
+
+async def missing_users(conn: AsyncConnection, names: list[str]) -> list[str]:
+    if not names:
+        return []
+    found = set((await conn.execute(select(users.c.name).where(users.c.name.in_(names)))).scalars())
+    return sorted(set(names) - found)
+
+
+async def groups_administered_by(conn: AsyncConnection, user: str) -> list[str]:
+    query = select(group_admins.c.group_name).where(group_admins.c.user_name == user)
+    return sorted((await conn.execute(query)).scalars())
 
 
 async def group_in_use(conn: AsyncConnection, name: str) -> bool:
@@ -118,7 +146,9 @@ async def upsert_user(conn: AsyncConnection, name: str, spec: UserSpec, *, exist
 
 
 async def delete_user(conn: AsyncConnection, name: str) -> bool:
+    """Deletes a user with their memberships and their places among group admins."""
     await conn.execute(delete(group_members).where(group_members.c.user_name == name))
+    await conn.execute(delete(group_admins).where(group_admins.c.user_name == name))
     return bool((await conn.execute(delete(users).where(users.c.name == name))).rowcount)
 
 
@@ -172,3 +202,17 @@ async def delete_service_account(conn: AsyncConnection, name: str) -> bool:
 async def owner_exists(conn: AsyncConnection, owner_type: str, name: str) -> bool:
     table = {"user": users, "group": groups, "serviceaccount": service_accounts}[owner_type]
     return (await conn.execute(select(table.c.name).where(table.c.name == name))).first() is not None
+
+
+async def live_keys(conn: AsyncConnection, owner_type: str, name: str) -> list[KeyRead]:
+    """An owner's keys that are not revoked yet (what deleting the owner revokes)."""
+    query = (
+        select(api_keys)
+        .where(
+            api_keys.c.owner_type == owner_type,
+            api_keys.c.owner_name == name,
+            api_keys.c.status != "revoked",
+        )
+        .order_by(api_keys.c.id)
+    )
+    return [to_read(row) for row in (await conn.execute(query)).mappings()]

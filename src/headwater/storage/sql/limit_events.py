@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -43,6 +43,7 @@ async def page(
     conn: AsyncConnection,
     *,
     principal: str | None,
+    principals: Collection[str] | None = None,
     policy: str | None,
     key_id: str | None,
     limit: int,
@@ -51,6 +52,8 @@ async def page(
     query = select(limit_events)
     if principal is not None:
         query = query.where(limit_events.c.principal == principal)
+    if principals is not None:  # a tenant's owners
+        query = query.where(limit_events.c.principal.in_(sorted(principals)))
     if policy is not None:
         query = query.where(limit_events.c.policy == policy)
     if key_id is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -96,6 +96,7 @@ async def page(
     key_id: str | None = None,
     model: str | None = None,
     principal: str | None = None,
+    principals: Collection[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     after_id: int | None = None,
@@ -103,6 +104,7 @@ async def page(
     limit: int = 100,
     cursor: str | None = None,
 ) -> tuple[list[UsageEventRead], str | None]:
+    """A page of events; ``principals`` (a tenant's owners) narrows them, None for every one."""
     query = select(usage_events)
     conditions = []
     if key_id is not None:
@@ -111,6 +113,8 @@ async def page(
         conditions.append(usage_events.c.model == model)
     if principal is not None:
         conditions.append(usage_events.c.principal == principal)
+    if principals is not None:
+        conditions.append(usage_events.c.principal.in_(sorted(principals)))
     if since is not None:
         conditions.append(usage_events.c.ts >= since)
     if until is not None:

@@ -1,0 +1,96 @@
+"""Service accounts: non-human owners of keys, each in one group.
+
+Admins manage every service account; a group admin manages those of the groups they administer:
+an existing one of another group answers 404 (as if it did not exist), and creating or moving one
+into a group they do not administer is refused with 403. Reads follow the tenant: admins and
+auditors see every service account, group admins those of their groups, users none.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from headwater.admin.access import Caller
+from headwater.audit.record import record
+from headwater.control import ControlPlane
+from headwater.directory.audit import audit_entry, revoke_owned
+from headwater.directory.schemas import ServiceAccountRead, ServiceAccountSpec
+from headwater.problems import (
+    ConflictProblem,
+    ForbiddenProblem,
+    InvalidProblem,
+    NotFoundProblem,
+    OutsideTenantProblem,
+)
+from headwater.storage.sql import directory as repo
+
+
+def _outside(who: Caller, account: ServiceAccountRead) -> bool:
+    """Whether an existing service account is outside what ``who`` may read."""
+    return not who.tenancy.everything and account.name not in who.tenancy.service_accounts
+
+
+def _check_manages(who: Caller, name: str, existing: ServiceAccountRead | None, group: str | None) -> None:
+    """A non-admin changes only service accounts of the groups they administer."""
+    if who.principal.is_admin:
+        return
+    managed = who.tenancy.managed_groups
+    if existing is not None and existing.group not in managed:
+        raise OutsideTenantProblem(f"service account {name} not found")
+    if group is not None and group not in managed:
+        mine = ", ".join(sorted(managed)) or "none"
+        raise ForbiddenProblem(
+            f"You do not administer group {group}: you may manage service accounts only in the "
+            f"groups you administer ({mine})."
+        )
+
+
+async def list_service_accounts(cp: ControlPlane, who: Caller) -> list[ServiceAccountRead]:
+    names = None if who.tenancy.everything else sorted(who.tenancy.service_accounts)
+    async with cp.read() as conn:
+        return await repo.list_service_accounts(conn, names)
+
+
+async def get_service_account(cp: ControlPlane, name: str, who: Caller) -> ServiceAccountRead:
+    async with cp.read() as conn:
+        found = await repo.get_service_account(conn, name)
+    if found is None:
+        raise NotFoundProblem(f"service account {name} not found")
+    if _outside(who, found):
+        raise OutsideTenantProblem(f"service account {name} not found")
+    return found
+
+
+async def put_service_account_in(
+    conn: AsyncConnection, name: str, spec: ServiceAccountSpec, loc: tuple[str | int, ...]
+) -> None:
+    if await repo.missing_groups(conn, [spec.group]):
+        raise InvalidProblem((*loc, "group"), f"group {spec.group!r} does not exist")
+    exists = await repo.get_service_account(conn, name) is not None
+    await repo.upsert_service_account(conn, name, spec, exists=exists)
+
+
+async def put_service_account(
+    cp: ControlPlane, name: str, spec: ServiceAccountSpec, who: Caller, *, create: bool
+) -> ServiceAccountRead:
+    async with cp.change() as conn:
+        before = await repo.get_service_account(conn, name)
+        _check_manages(who, name, before, spec.group)
+        if create and before is not None:
+            raise ConflictProblem(f"service account {name} already exists")
+        await put_service_account_in(conn, name, spec, ("body",))
+        stored = await repo.get_service_account(conn, name)
+        assert stored is not None
+        await record(conn, who.origin, audit_entry("serviceaccount", name, before, stored))
+    return stored
+
+
+async def delete_service_account(cp: ControlPlane, name: str, who: Caller) -> None:
+    async with cp.change() as conn:
+        before = await repo.get_service_account(conn, name)
+        if before is None:
+            raise NotFoundProblem(f"service account {name} not found")
+        _check_manages(who, name, before, None)
+        revocations = await revoke_owned(conn, "serviceaccount", name)
+        await repo.delete_service_account(conn, name)
+        await record(conn, who.origin, audit_entry("serviceaccount", name, before, None), *revocations)
