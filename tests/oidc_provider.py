@@ -97,6 +97,12 @@ def _follow(client: httpx.Client, start_url: str, username: str, password: str, 
     raise OidcLoginError(f"no redirect to {stop_at} after 30 steps (last: {url})")
 
 
+def follow_login(client: httpx.Client, start_url: str, username: str, password: str, stop_at: str) -> str:
+    """Like :func:`drive_login`, but stops before fetching the callback: returns its full URL
+    (with ``code`` and ``state``), e.g. to fetch it from another address or more than once."""
+    return _follow(client, start_url, username, password, stop_at)
+
+
 def drive_login(
     client: httpx.Client, start_url: str, username: str, password: str, stop_at: str
 ) -> httpx.Response:
@@ -163,6 +169,35 @@ class OidcProvider:
         self.redirect_uris = [*redirect_uris, INTERNAL_REDIRECT_URI]
         body = {"client_id": self.client_id, "redirect_uris": self.redirect_uris}
         httpx.post(f"{self.issuer}/__test/redirect_uris", json=body, timeout=10).raise_for_status()
+
+    def add_redirect_uris(self, redirect_uris: Sequence[str]) -> None:
+        """Register more redirect URIs for the client, keeping those already registered."""
+        more = [uri for uri in redirect_uris if uri not in self.redirect_uris]
+        if more:
+            self.redirect_uris = [*more, *self.redirect_uris]
+            body = {"client_id": self.client_id, "redirect_uris": self.redirect_uris}
+            httpx.post(f"{self.issuer}/__test/redirect_uris", json=body, timeout=10).raise_for_status()
+
+    def set_user(
+        self,
+        username: str,
+        *,
+        password: str | None = None,
+        email: str | None = None,
+        groups: Sequence[str] | None = None,
+    ) -> OidcUser:
+        """Add a user, or change one (what is not given is kept); tokens issued from now on show it."""
+        known = self.users.get(username)
+        user = OidcUser(
+            username,
+            password if password is not None else (known.password if known else ""),
+            email if email is not None else (known.email if known else f"{username}@example.com"),
+            list(groups) if groups is not None else (list(known.groups) if known else []),
+        )
+        body = {"username": username, "password": user.password, "email": user.email, "groups": user.groups}
+        httpx.post(f"{self.issuer}/__test/users", json=body, timeout=10).raise_for_status()
+        self.users[username] = user
+        return user
 
     # ---- tokens ----------------------------------------------------------------------------------
     def authorize_url(self, *, redirect_uri: str, state: str, code_challenge: str, **extra: str) -> str:

@@ -18,6 +18,8 @@
 //   GET  /__test/keys                 {"kids": [...]} (signing key ids, newest first)
 //   POST /__test/redirect_uris        {"client_id", "redirect_uris", "post_logout_redirect_uris"?}
 //                                     replaces a client's registered URIs
+//   POST /__test/users                {"username", "password"?, "email"?, "groups"?}: adds a user, or
+//                                     changes one (fields not given are kept); later tokens show it
 // Prints `ready http://127.0.0.1:PORT` once listening; exits cleanly on SIGTERM/SIGINT.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -270,6 +272,24 @@ function setRedirectUris(body) {
   return { client_id: client.client_id, redirect_uris: client.redirect_uris };
 }
 
+function upsertUser(body) {
+  if (!body || typeof body.username !== 'string' || !body.username) return undefined;
+  const known = userByName.get(body.username);
+  const user = known || { username: body.username, password: '', email: `${body.username}@example.com`, groups: [] };
+  if (typeof body.password === 'string') user.password = body.password;
+  if (typeof body.email === 'string') user.email = body.email;
+  if (Array.isArray(body.groups)) user.groups = body.groups.map(String);
+  userByName.set(user.username, user);
+  users.set(`sub-${user.username}`, user);
+  return { username: user.username, email: user.email, groups: user.groups };
+}
+
+async function readJson(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
 // ---- the HTTP server ----------------------------------------------------------------------------
 const server = http.createServer(async (req, res) => {
   try {
@@ -285,6 +305,9 @@ const server = http.createServer(async (req, res) => {
       for await (const chunk of req) chunks.push(chunk);
       const result = setRedirectUris(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       send(res, result ? 200 : 404, JSON.stringify(result || { error: 'unknown client' }), 'application/json');
+    } else if (url.pathname === '/__test/users' && req.method === 'POST') {
+      const result = upsertUser(await readJson(req));
+      send(res, result ? 200 : 400, JSON.stringify(result || { error: 'username needed' }), 'application/json');
     } else if (url.pathname === '/__test/keys' && req.method === 'GET') {
       send(res, 200, JSON.stringify({ kids: kids() }), 'application/json');
     } else {

@@ -120,7 +120,7 @@ async def _session(cp: ControlPlane, config: IdentityConfig, request: Request, t
     csrf = found[1]
     if request.method not in SAFE_METHODS:
         presented = request.headers.get(CSRF_HEADER, "")
-        if not presented or not hmac.compare_digest(presented, csrf):
+        if not presented or not hmac.compare_digest(presented.encode(), csrf.encode()):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 "Missing or wrong CSRF token: send the hw_csrf cookie's value in X-CSRF-Token.",

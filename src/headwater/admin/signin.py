@@ -5,11 +5,18 @@ state, exchanges the code (with the PKCE verifier), verifies the ID token (signa
 audience = client id, nonce), creates or updates the user and their groups, and sets two cookies:
 ``hw_session`` (HttpOnly) and ``hw_csrf`` (readable by the UI, echoed in ``X-CSRF-Token``).
 ``POST /auth/logout`` ends the session. Every sign-in, failed sign-in and sign-out is audited.
+
+The state is bound to the browser that started the sign-in: ``/auth/login`` gives it an ``hw_login``
+cookie, and the stored state is keyed by a hash of that cookie and the state, so a callback URL
+replayed in another browser (login CSRF) or twice matches nothing. Failures answer 400 (403 for a
+disabled user) in the admin API's error format; codes, tokens and secrets never reach a log or a reply.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +25,7 @@ from typing import Any
 import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from headwater.admin.access import request_origin
@@ -35,6 +42,11 @@ log = logging.getLogger("headwater.signin")
 
 router = APIRouter(prefix="/auth", include_in_schema=False)
 LOGIN_TTL = timedelta(minutes=10)
+LOGIN_COOKIE = "hw_login"
+_BINDING = re.compile(r"[A-Za-z0-9_-]{43}")
+#: A local path: one leading slash, then no backslash, whitespace nor control character anywhere.
+_LOCAL_PATH = re.compile(r"/(?![/\\])[^\s\\\x00-\x1f\x7f]*")
+_ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass
@@ -80,59 +92,94 @@ def _signin(request: Request) -> SignIn | None:
 
 def _safe_return(value: str | None) -> str:
     """Only paths on this site: never an open redirect."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    if value and len(value) <= 2048 and _LOCAL_PATH.fullmatch(value):
         return value
     return "/"
 
 
-async def _failed(request: Request, signin: SignIn | None, reason: str, actor: str = "anonymous") -> Response:
-    if signin is not None:
-        entry = Entry(
-            "user.sign_in", "user", actor.partition(":")[2] or "-", outcome="failure", detail=reason
-        )
-        try:
-            await record_alone(signin.cp.engine, request_origin(request, actor), entry)
-        except Exception:
-            log.exception("could not record a failed sign-in")
-    return JSONResponse({"detail": f"Sign-in failed: {reason}"}, status_code=401)
+def _state_key(binding: str, state: str) -> str:
+    """What the pending sign-in is stored under: only the browser holding ``binding`` finds it."""
+    return hashlib.sha256(f"{binding}:{state}".encode()).hexdigest()
+
+
+def _not_configured() -> Response:
+    detail = (
+        "Browser sign-in is not configured: it needs HEADWATER_OIDC_ISSUER, HEADWATER_OIDC_CLIENT_ID "
+        "and HEADWATER_OIDC_CLIENT_SECRET (bearer access tokens need only the issuer and audience)."
+    )
+    return JSONResponse({"detail": detail}, status_code=404)
+
+
+async def _failed(
+    request: Request, signin: SignIn, reason: str, user: str | None = None, status_code: int = 400
+) -> Response:
+    actor = f"user:{user}" if user else "anonymous"
+    entry = Entry("user.sign_in", "user", user or "-", outcome="failure", detail=reason)
+    try:
+        await record_alone(signin.cp.engine, request_origin(request, actor), entry)
+    except Exception:
+        log.exception("could not record a failed sign-in")
+    log.warning("sign-in failed: %s", reason)
+    return JSONResponse({"detail": f"Sign-in failed: {reason}. Start again at /auth/login."}, status_code)
 
 
 @router.get("/login")
 async def login(request: Request, return_to: str | None = None) -> Response:
     signin = _signin(request)
     if signin is None:
-        return JSONResponse(
-            {"detail": "Browser sign-in is not configured (HEADWATER_OIDC_ISSUER and _CLIENT_ID)."},
-            status_code=404,
-        )
+        return _not_configured()
     try:
         metadata = await signin.metadata()
-    except (httpx.HTTPError, ValueError) as exc:
-        log.error("OIDC discovery failed: %s", exc)
-        return JSONResponse({"detail": "The identity provider is unreachable."}, status_code=503)
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        log.error("OIDC discovery failed: %s", type(exc).__name__)
+        return JSONResponse({"detail": "The identity provider is unreachable; try again shortly."}, 503)
+    presented = request.cookies.get(LOGIN_COOKIE, "")
+    binding = presented if _BINDING.fullmatch(presented) else secrets.token_urlsafe(32)
     state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
     url, _ = signin.client(request).create_authorization_url(
         metadata["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier
     )
     async with signin.cp.engine.begin() as conn:
         await repo.delete_expired(conn, utcnow() - LOGIN_TTL)
-        await repo.save_login(conn, state, verifier, nonce, _safe_return(return_to))
-    return RedirectResponse(url, status_code=302)
+        await repo.save_login(conn, _state_key(binding, state), verifier, nonce, _safe_return(return_to))
+    response = RedirectResponse(url, status_code=302)
+    response.headers["cache-control"] = "no-store"
+    max_age = int(LOGIN_TTL.total_seconds())
+    response.set_cookie(
+        LOGIN_COOKIE,
+        binding,
+        max_age,
+        path="/auth",
+        httponly=True,
+        secure=signin.secure(request),
+        samesite="lax",
+    )
+    return response
 
 
 @router.get("/callback")
 async def callback(request: Request) -> Response:
     signin = _signin(request)
     if signin is None:
-        return await _failed(request, None, "browser sign-in is not configured")
+        return _not_configured()
     params = request.query_params
-    if "error" in params:
-        return await _failed(request, signin, f"the identity provider answered {params['error']}")
     state, code = params.get("state", ""), params.get("code", "")
-    async with signin.cp.engine.begin() as conn:
-        pending = await repo.take_login(conn, state, utcnow() - LOGIN_TTL) if state else None
-    if pending is None or not code:
-        return await _failed(request, signin, "unknown or expired sign-in state")
+    binding = request.cookies.get(LOGIN_COOKIE, "")
+    pending = None
+    if state and _BINDING.fullmatch(binding):
+        async with signin.cp.engine.begin() as conn:
+            pending = await repo.take_login(conn, _state_key(binding, state), utcnow() - LOGIN_TTL)
+    if "error" in params:
+        error = params["error"] if _ERROR_CODE.fullmatch(params["error"]) else "an unknown error"
+        return await _failed(request, signin, f"the identity provider answered {error}")
+    if pending is None:
+        return await _failed(
+            request, signin, "unknown, expired or already used sign-in state, or one from another browser"
+        )
+    if not code:
+        return await _failed(request, signin, "the identity provider sent no authorization code")
+    if "iss" in params and params["iss"] != signin.issuer:  # RFC 9207: a mix-up attack
+        return await _failed(request, signin, "the authorization response names another issuer")
     verifier, nonce, return_to = pending
     try:
         metadata = await signin.metadata()
@@ -141,11 +188,14 @@ async def callback(request: Request) -> Response:
         claims = await signin.id_tokens.verify(str(token.get("id_token", "")))
     except InvalidToken as exc:
         return await _failed(request, signin, f"invalid ID token ({exc.reason})")
-    except Exception as exc:  # the IdP refused the code, or is unreachable
-        log.warning("OIDC code exchange failed: %s", type(exc).__name__)
-        return await _failed(request, signin, "the authorization code was refused")
-    if not secrets.compare_digest(str(claims.raw.get("nonce", "")), nonce):
+    except Exception as exc:  # the IdP refused the code, or is unreachable; its reply is not logged
+        log.warning("OIDC code exchange failed: %s", getattr(exc, "error", None) or type(exc).__name__)
+        return await _failed(request, signin, "the identity provider refused the authorization code")
+    if not secrets.compare_digest(str(claims.raw.get("nonce", "")).encode(), nonce.encode()):
         return await _failed(request, signin, "the ID token's nonce does not match")
+    audience = claims.raw.get("aud")
+    if isinstance(audience, list) and len(audience) > 1 and claims.raw.get("azp") != signin.client_id:
+        return await _failed(request, signin, "the ID token was issued to another client (azp)")
     identity = ExternalIdentity(
         subject=claims.subject,
         username=claims.username,
@@ -156,8 +206,8 @@ async def callback(request: Request) -> Response:
     record = await provision(signin.cp, identity, sign_in=True)
     try:
         principal = principal_for(record, signin.identity, "session")
-    except Exception:
-        return await _failed(request, signin, "the user is disabled", f"user:{record.name}")
+    except HTTPException:
+        return await _failed(request, signin, f"the user {record.name} is disabled", record.name, 403)
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(seconds=signin.session_ttl_s)
     origin = request_origin(request, principal.actor)
@@ -166,6 +216,7 @@ async def callback(request: Request) -> Response:
     detail = f"role {principal.role}; groups {', '.join(sorted(principal.groups)) or 'none'}"
     await record_alone(signin.cp.engine, origin, Entry("user.sign_in", "user", record.name, detail=detail))
     response = RedirectResponse(return_to, status_code=303)
+    response.headers["cache-control"] = "no-store"
     secure, max_age = signin.secure(request), int(signin.session_ttl_s)
     response.set_cookie(SESSION_COOKIE, cookie, max_age, httponly=True, secure=secure, samesite="lax")
     response.set_cookie(CSRF_COOKIE, csrf, max_age, httponly=False, secure=secure, samesite="lax")
@@ -177,8 +228,9 @@ async def logout(request: Request) -> Response:
     signin = _signin(request)
     token = request.cookies.get(SESSION_COOKIE)
     response = JSONResponse({"detail": "Signed out."})
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(CSRF_COOKIE)
+    secure = signin.secure(request) if signin is not None else request.url.scheme == "https"
+    response.delete_cookie(SESSION_COOKIE, httponly=True, secure=secure, samesite="lax")
+    response.delete_cookie(CSRF_COOKIE, httponly=False, secure=secure, samesite="lax")
     if signin is None or not token:
         return response
     engine = signin.cp.engine
@@ -188,7 +240,7 @@ async def logout(request: Request) -> Response:
             return response
         user, csrf = found
         presented = request.headers.get("x-csrf-token", "")
-        if not presented or not secrets.compare_digest(presented, csrf):
+        if not presented or not secrets.compare_digest(presented.encode(), csrf.encode()):
             return JSONResponse({"detail": "Missing or wrong CSRF token (X-CSRF-Token)."}, status_code=403)
         await repo.delete_session(conn, session_hash(token))
     origin = request_origin(request, f"user:{user}")
