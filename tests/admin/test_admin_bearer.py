@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import secrets
 from collections.abc import Iterator
 
 import httpx
@@ -108,3 +110,23 @@ def test_sign_in_is_not_configured_without_a_client(server: Server) -> None:
         assert response.status_code == 404
         detail = response.json()["detail"]
         assert "not configured" in detail and "HEADWATER_OIDC_CLIENT_ID" in detail
+
+
+def test_concurrent_first_calls_provision_the_user_once(server: Server, oidc: OidcProvider) -> None:
+    name = f"frank{secrets.token_hex(3)}"
+    oidc.set_user(name, password="frank-pw", groups=[f"new-{name}", "research"])
+    tokens = [oidc.access_token(name, "frank-pw") for _ in range(3)]
+
+    async def call_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
+            calls = [
+                client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
+                for i in range(12)
+            ]
+            return await asyncio.gather(*calls)
+
+    responses = asyncio.run(call_all())
+    assert [r.status_code for r in responses] == [200] * len(responses), output(server.process)[-3000:]
+    assert {r.json()["name"] for r in responses} == {name}
+    with server.admin() as admin:
+        assert admin.get(f"/users/{name}").json()["groups"] == sorted([f"new-{name}", "research"])

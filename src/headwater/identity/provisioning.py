@@ -4,17 +4,20 @@ A user is created the first time an identity is seen. An OIDC identity is found 
 subject (``sub``); a new one takes its preferred username (else email, else subject) as its name,
 linking to an existing user of that name who has no subject yet (declared in git before the person
 ever signed in), or a suffixed name when that user belongs to another subject. Groups are synced from
-the claim: groups named in the claim are joined (and created, as ``source: oidc``, when missing);
-identity-provider groups no longer named are left; memberships of local groups that an admin made
-are kept.
+the claim at every sign-in (and whenever a bearer token's claim differs from what is stored): groups
+named in the claim are joined (and created, as ``source: oidc``, when missing); memberships of
+identity-provider groups (``source: oidc``) no longer named are dropped; memberships of local groups
+that an admin made are kept.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from headwater.clock import utcnow
@@ -22,6 +25,9 @@ from headwater.control import ControlPlane
 from headwater.identity.principal import user_name_for
 from headwater.storage.sql import identity as repo
 from headwater.storage.sql.identity import UserRecord
+
+log = logging.getLogger("headwater.identity")
+_ATTEMPTS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +69,29 @@ def _pending(record: UserRecord, identity: ExternalIdentity) -> bool:
 
 
 async def provision(cp: ControlPlane, identity: ExternalIdentity, *, sign_in: bool = False) -> UserRecord:
-    """The user behind ``identity``, created or brought up to date (one transaction when needed)."""
+    """The user behind ``identity``, created or brought up to date (one transaction when needed).
+
+    Concurrent first calls of one person (a client firing requests in parallel) race to create the
+    same user and groups: the losers' transactions fail on the unique keys and are retried, then
+    find what the winner created.
+    """
     if not sign_in:
         async with cp.read() as conn:
             name, new = await _resolve(conn, identity)
             record = None if new else await repo.user_record(conn, name)
         if record is not None and not _pending(record, identity):
             return record
+    for attempt in range(_ATTEMPTS):
+        try:
+            return await _update(cp, identity, sign_in=sign_in)
+        except IntegrityError:
+            if attempt == _ATTEMPTS - 1:
+                raise
+            log.info("provisioning raced with another request; retrying")
+    raise AssertionError("unreachable")
+
+
+async def _update(cp: ControlPlane, identity: ExternalIdentity, *, sign_in: bool) -> UserRecord:
     async with cp.change() as conn:
         name, new = await _resolve(conn, identity)
         if new:
