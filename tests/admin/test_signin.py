@@ -288,7 +288,12 @@ def test_return_to_is_a_local_path_only(server: Server, return_to: str, location
 
 def test_over_https_the_cookies_are_secure_and_sessions_expire(database_url: str, oidc: OidcProvider) -> None:
     public = "https://headwater.example"
-    env = {**oidc_env(oidc), "HEADWATER_PUBLIC_URL": public, "HEADWATER_SESSION_TTL_S": "3"}
+    env = {
+        **oidc_env(oidc),
+        "HEADWATER_PUBLIC_URL": public,
+        "HEADWATER_SESSION_TTL_S": "3",
+        "HEADWATER_LOG_LEVEL": "debug",  # even then, no secret reaches the log
+    }
     https_server = start_server(database_url, extra_env=env)
     oidc.add_redirect_uris([f"{public}/auth/callback"])
     try:
@@ -318,5 +323,32 @@ def test_over_https_the_cookies_are_secure_and_sessions_expire(database_url: str
             time.sleep(0.5)
         assert me.status_code == 401  # expired
         client.close()
+        # uvicorn's access lines (the callback URL) are left aside: HEADWATER_ACCESS_LOG decides those
+        log = "\n".join(
+            line for line in output(https_server.process).splitlines() if "uvicorn.access" not in line
+        )
+        code = parse_qs(urlsplit(callback).query)["code"][0]
+        for secret in (oidc.client_secret, code, session, *bound.values()):
+            assert secret not in log
+        assert "eyJ" not in log  # no JWT (ID or access token) either
     finally:
         stop(https_server.process)
+
+
+def test_a_disabled_user_loses_the_session_and_cannot_sign_in(server: Server, oidc: OidcProvider) -> None:
+    name = f"gina{secrets.token_hex(3)}"
+    oidc.set_user(name, password="gina-pw", groups=["research"])
+    client, response = sign_in(server, name, "gina-pw")
+    assert response.status_code == 303
+    with server.admin() as admin:
+        body = {"email": f"{name}@example.com", "groups": ["research"], "status": "disabled"}
+        assert admin.put(f"/users/{name}", json=body).status_code == 200
+    assert client.get("/api/v1/me").status_code == 401
+    again, refused = sign_in(server, name, "gina-pw")
+    assert refused.status_code == 403
+    assert "disabled" in refused.json()["detail"]
+    assert "hw_session" not in again.cookies
+    events = [e for e in failures(server) if e["actor"] == f"user:{name}"]
+    assert len(events) == 1 and events[0]["target_id"] == name
+    client.close()
+    again.close()

@@ -67,7 +67,13 @@ class SignIn:
             async with httpx.AsyncClient(timeout=10.0) as http:
                 response = await http.get(f"{self.issuer}/.well-known/openid-configuration")
                 response.raise_for_status()
-                self._metadata = dict(response.json())
+                metadata = dict(response.json())
+            if metadata.get("issuer") != self.issuer:  # OIDC Discovery 4.3
+                raise ValueError("the discovery document names another issuer")
+            for endpoint in ("authorization_endpoint", "token_endpoint"):
+                if not isinstance(metadata.get(endpoint), str):
+                    raise ValueError(f"the discovery document has no {endpoint}")
+            self._metadata = metadata
         return self._metadata
 
     def client(self, request: Request) -> AsyncOAuth2Client:
@@ -131,14 +137,15 @@ async def login(request: Request, return_to: str | None = None) -> Response:
     try:
         metadata = await signin.metadata()
     except (httpx.HTTPError, ValueError, KeyError) as exc:
-        log.error("OIDC discovery failed: %s", type(exc).__name__)
+        log.error("OIDC discovery failed: %s: %s", type(exc).__name__, exc)
         return JSONResponse({"detail": "The identity provider is unreachable; try again shortly."}, 503)
     presented = request.cookies.get(LOGIN_COOKIE, "")
     binding = presented if _BINDING.fullmatch(presented) else secrets.token_urlsafe(32)
     state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
-    url, _ = signin.client(request).create_authorization_url(
-        metadata["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier
-    )
+    async with signin.client(request) as client:
+        url, _ = client.create_authorization_url(
+            metadata["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier
+        )
     async with signin.cp.engine.begin() as conn:
         await repo.delete_expired(conn, utcnow() - LOGIN_TTL)
         await repo.save_login(conn, _state_key(binding, state), verifier, nonce, _safe_return(return_to))
