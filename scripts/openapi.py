@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from headwater.admin.app import create_admin_app
+from headwater.admin.auth import IdentityConfig
 from headwater.control import ControlPlane
+from headwater.keys.selfservice import KeyRules
+from headwater.snapshot import Snapshot
 from headwater.storage.sql.database import create_engine
 
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
@@ -20,7 +23,8 @@ async def _nothing() -> None:
 
 def document() -> dict[str, Any]:
     engine = create_engine("sqlite+aiosqlite:///:memory:")  # never connected: only the schema is built
-    spec: dict[str, Any] = create_admin_app(ControlPlane(engine, _nothing), None).openapi()
+    app = create_admin_app(ControlPlane(engine, _nothing), IdentityConfig(), None, KeyRules(), Snapshot)
+    spec: dict[str, Any] = app.openapi()
     return spec
 
 

@@ -23,7 +23,7 @@ from headwater.directory.views import router as directory_router
 from headwater.keys.selfservice import KeyRules
 from headwater.keys.views import router as keys_router
 from headwater.policies.views import router as policies_router
-from headwater.problems import InvalidProblem, OutsideTenantProblem, Problem
+from headwater.problems import ForbiddenProblem, InvalidProblem, OutsideTenantProblem, Problem
 from headwater.resources.views import router as apply_router
 from headwater.snapshot import Snapshot
 from headwater.usage.views import router as usage_router
@@ -111,11 +111,16 @@ def create_admin_app(
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, problem: Problem) -> JSONResponse:
-        if isinstance(problem, OutsideTenantProblem):
+        if isinstance(problem, OutsideTenantProblem | ForbiddenProblem):
             who = getattr(request.state, "caller", None)
             if who is not None:
                 target = target_of(request, who.permission)
-                await deny(control_plane, who.origin, who.permission, target, "outside the caller's tenant")
+                why = (
+                    "outside the caller's tenant"
+                    if isinstance(problem, OutsideTenantProblem)
+                    else problem.message
+                )
+                await deny(control_plane, who.origin, who.permission, target, why)
         if isinstance(problem, InvalidProblem):
             detail = [{"loc": list(problem.loc), "msg": problem.message, "type": "value_error"}]
             return JSONResponse({"detail": detail}, status_code=problem.status)
