@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from headwater.audit.record import Entry, Origin, record
 from headwater.clock import utcnow
 from headwater.keys.secret import hash_key
 from headwater.settings import Settings
@@ -15,6 +16,7 @@ from headwater.storage.sql import migrate
 from headwater.storage.sql.tables import admin_tokens
 
 ADMIN_TOKEN_PREFIX = "hwadm_"  # noqa: S105 - a prefix, not a secret
+SYSTEM = Origin(actor="system", request_id="", source_ip=None)
 
 
 async def ensure_admin_token(engine: AsyncEngine, settings: Settings) -> str | None:
@@ -33,6 +35,8 @@ async def ensure_admin_token(engine: AsyncEngine, settings: Settings) -> str | N
             await conn.execute(admin_tokens.insert().values(hash=hash_key(token), created_at=utcnow()))
         except IntegrityError:
             return None
+        entry = Entry("admintoken.create", "admintoken", "bootstrap", detail="generated at the first start")
+        await record(conn, SYSTEM, entry)
     return token
 
 
