@@ -22,7 +22,7 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
-def configure(log_format: str, level: str) -> None:
+def configure(log_format: str, level: str, access_log: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
@@ -35,6 +35,11 @@ def configure(log_format: str, level: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # The access log is off unless asked for: its lines hold full URLs (a sign-in callback's code and
+    # state among them), and usage events already record every gateway call.
+    access = logging.getLogger("uvicorn.access")
+    access.propagate = access_log
+    access.disabled = not access_log
     # Database drivers log statements with their parameters (key hashes among them) at debug level.
     for noisy in ("sqlalchemy", "alembic", "aiosqlite", "asyncpg"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -267,7 +267,7 @@ class Headwater:
 
 def create_app(settings: Settings | None = None) -> Headwater:
     settings = settings or Settings()
-    configure(settings.log_format, settings.log_level)
+    configure(settings.log_format, settings.log_level, settings.access_log)
     return Headwater(settings)
 
 

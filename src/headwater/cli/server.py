@@ -55,7 +55,7 @@ def serve(
     import uvicorn
 
     settings = _settings(config, host=host, port=port, workers=workers)
-    configure(settings.log_format, settings.log_level)
+    configure(settings.log_format, settings.log_level, settings.access_log)
     try:
         token = asyncio.run(_prepare(settings))
     except Exception as exc:
