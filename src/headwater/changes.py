@@ -88,22 +88,23 @@ class RedisChanges:
         self._pending: asyncio.Task[None] | None = None
         self._again = False
 
-    def _client(self, **options: Any) -> Redis:
-        # No retries inside redis-py: a broken connection must surface here, so that a
-        # re-subscription is followed by a refresh.
+    def _client(self, *, retries: int, **options: Any) -> Redis:
         return Redis.from_url(
             self.url,
             socket_connect_timeout=_PUBLISH_TIMEOUT_S,
             socket_keepalive=True,
-            retry=Retry(NoBackoff(), 0),
+            retry=Retry(NoBackoff(), retries),
             **options,
         )
 
     async def changed(self) -> None:
-        """After a commit: serve it here, then tell the others."""
-        await _refresh_logged(self._refresh)
+        """After a commit: serve it here and tell the others, both at once."""
+        await asyncio.gather(_refresh_logged(self._refresh), self._publish())
+
+    async def _publish(self) -> None:
         if self._publisher is None:
-            self._publisher = self._client(socket_timeout=_PUBLISH_TIMEOUT_S)
+            # One retry: a pooled connection that died with a Redis restart is replaced at once.
+            self._publisher = self._client(retries=1, socket_timeout=_PUBLISH_TIMEOUT_S)
         try:
             await asyncio.wait_for(self._publisher.publish(self.channel, self.origin), _PUBLISH_TIMEOUT_S)
         except Exception as exc:
@@ -149,7 +150,9 @@ class RedisChanges:
 
     async def _serve(self) -> None:
         """Subscribe, then refresh on every other process's message until the connection breaks."""
-        client = self._client(health_check_interval=_HEALTH_CHECK_S)
+        # No retries inside redis-py: a broken subscription must surface here, so that the
+        # re-subscription is followed by a refresh (messages may have been missed).
+        client = self._client(retries=0, health_check_interval=_HEALTH_CHECK_S)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         own = self.origin.encode()
         try:
