@@ -41,7 +41,7 @@ SUBSYSTEMS = {
     "upstream response parsing, aiohttp (ResponseHandler.data_received)": (
         "ResponseHandler.data_received (aiohttp/client_proto.py)"
     ),
-    "key authentication (authenticate)": "authenticate (headwater/gateway/auth.py)",
+    "key authentication, verified cache (Authenticator.cached)": "cached (headwater/gateway/auth.py)",
     "usage event per call (Call.record)": "Call.record (headwater/gateway/accounting.py)",
     "usage batch inserts, SQLAlchemy in a greenlet (Connection.execute)": (
         "Connection.execute (sqlalchemy/engine/base.py)"

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
 
     # limits
     redis_url: str = Field(
-        "", description="redis://HOST:PORT/DB: shared limits for several workers or replicas."
+        "", description="redis://HOST:PORT/DB: shared limits and change notification across processes."
     )
     redis_prefix: str = Field("hw:", max_length=64, description="Prefix of every Redis key Headwater writes.")
     limits_fail: Literal["open", "closed"] = Field(

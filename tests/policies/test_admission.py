@@ -138,3 +138,17 @@ def test_schedule_refusal_names_the_window() -> None:
 )
 def test_reset_format_is_openais(seconds: float, text: str) -> None:
     assert reset_text(seconds) == text
+
+
+def test_per_key_limits_count_per_user_for_callers_without_a_key() -> None:
+    """OIDC token and trusted-header callers share the label key id "oidc"/"header": never a counter."""
+    tier = policy("t", targets={"groups": ["devs"]}, limits=[{"requests": 5, "window": "1m", "scope": "key"}])
+    snap = snapshot(tier, memberships={"user:ann": ("devs",), "user:bob": ("devs",)})
+
+    def token_caller(owner: str) -> KeyView:
+        return KeyView("oidc", "", "OIDC access token", owner, None, "active", None)
+
+    ann, bob = (plan(snap, token_caller(who), model()).rules[0].key for who in ("user:ann", "user:bob"))
+    assert ann != bob and "user:ann" in ann
+    one, two = KeyView("k1", "h1", "k", "user:ann", None, "active", None), key()
+    assert plan(snap, one, model()).rules[0].key == plan(snap, two, model()).rules[0].key  # same key id

@@ -32,10 +32,7 @@ from headwater.identity.principal import group_names, user_name_for
 from headwater.identity.trusted import TrustedHeaders
 from headwater.keys.secret import PREFIX, matches, parse_key_id
 from headwater.snapshot import KeyView, Snapshot
-
-#: The ``key_id`` of usage and limit events of callers who used no API key.
-TOKEN_KEY_ID = "oidc"  # noqa: S105 (a label, not a secret)
-HEADER_KEY_ID = "header"
+from headwater.usage.events import HEADER_KEY_ID, TOKEN_KEY_ID
 
 _INVALID = "Incorrect API key provided. You can create and manage keys with `headwater keys`."
 _MISSING = "You didn't provide an API key. Send it as `Authorization: Bearer <key>`."

@@ -66,6 +66,8 @@ def _covers(policy: PolicyView, model: ModelView) -> bool:
 
 def _scope_key(scope: str, policy: PolicyView, key: KeyView, groups: tuple[str, ...]) -> tuple[str, str]:
     if scope == "key":
+        if not key.hash:  # an OIDC token or a trusted header: no key, so one counter per user
+            return f"p:{policy.name}:u:{key.principal}", "per key (per user for token callers)"
         return f"p:{policy.name}:k:{key.id}", "per key"
     if scope == "policy":
         return f"p:{policy.name}:all", "shared by everyone in the policy"

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
+#: The ``key_id`` of usage and limit events of callers who used no API key.
+TOKEN_KEY_ID = "oidc"  # noqa: S105 (a label, not a secret)
+HEADER_KEY_ID = "header"
+NOT_KEYS = frozenset({TOKEN_KEY_ID, HEADER_KEY_ID})
+
 
 @dataclass(slots=True)
 class UsageEvent:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.paging import decode_cursor, encode_cursor
 from headwater.storage.sql.tables import api_keys, usage_events
-from headwater.usage.events import UsageEvent
+from headwater.usage.events import NOT_KEYS, UsageEvent
 from headwater.usage.schemas import UsageEventRead
 
 
@@ -47,7 +47,7 @@ class SqlUsageStore:
                     "estimated": e.estimated,
                 }
             )
-            if e.ts > last_used.get(e.key_id, 0.0):
+            if e.key_id not in NOT_KEYS and e.ts > last_used.get(e.key_id, 0.0):
                 last_used[e.key_id] = e.ts
         async with self._engine.begin() as conn:
             await conn.execute(usage_events.insert(), rows)
