@@ -114,7 +114,6 @@ PERMISSIONS: dict[tuple[str, str], str] = {
 }
 
 
-
 def _compiled() -> list[tuple[str, re.Pattern[str], str]]:
     """Templates without parameters first, so ``/keys/revoke`` is never read as ``/keys/{key_id}``."""
     ordered = sorted(PERMISSIONS.items(), key=lambda item: ("{" in item[0][1], item[0][1]))
