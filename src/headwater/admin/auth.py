@@ -20,7 +20,6 @@ from headwater.identity.principal import (
     BOOTSTRAP,
     Principal,
     Via,
-    group_names,
     role_from_groups,
     strongest,
 )
@@ -95,13 +94,7 @@ async def _bearer(cp: ControlPlane, config: IdentityConfig, token: str) -> Princ
         claims = await config.verifier.verify(token)
     except InvalidToken as exc:
         raise Unauthenticated(f"Invalid access token: {exc}") from None
-    identity = ExternalIdentity(
-        subject=claims.subject,
-        username=claims.username,
-        email=claims.email,
-        groups=group_names(claims.groups),
-        source="oidc",
-    )
+    identity = ExternalIdentity.of_token(claims)
     record = await provision(cp, identity)
     return principal_for(record, config, "oidc", frozenset(identity.groups or ()) | _local(record))
 

@@ -34,7 +34,6 @@ from headwater.audit.record import Entry, record_alone
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
 from headwater.identity.jwt_verifier import InvalidToken, JwtVerifier
-from headwater.identity.principal import group_names
 from headwater.identity.provisioning import ExternalIdentity, provision
 from headwater.storage.sql import identity as repo
 
@@ -203,13 +202,7 @@ async def callback(request: Request) -> Response:
     audience = claims.raw.get("aud")
     if isinstance(audience, list) and len(audience) > 1 and claims.raw.get("azp") != signin.client_id:
         return await _failed(request, signin, "the ID token was issued to another client (azp)")
-    identity = ExternalIdentity(
-        subject=claims.subject,
-        username=claims.username,
-        email=claims.email,
-        groups=group_names(claims.groups),
-        source="oidc",
-    )
+    identity = ExternalIdentity.of_token(claims)
     record = await provision(signin.cp, identity, sign_in=True)
     try:
         principal = principal_for(record, signin.identity, "session")

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
-from headwater.identity.principal import user_name_for
+from headwater.identity.jwt_verifier import TokenClaims
+from headwater.identity.principal import group_names, user_name_for
 from headwater.storage.sql import identity as repo
 from headwater.storage.sql.identity import UserRecord
 
@@ -38,6 +39,17 @@ class ExternalIdentity:
     #: Groups asserted by the identity provider; None when it asserts none (no groups header).
     groups: tuple[str, ...] | None
     source: Literal["oidc", "header"]
+
+    @classmethod
+    def of_token(cls, claims: TokenClaims) -> ExternalIdentity:
+        """The identity a verified OIDC token (access or ID token) asserts."""
+        return cls(
+            subject=claims.subject,
+            username=claims.username,
+            email=claims.email,
+            groups=group_names(claims.groups),
+            source="oidc",
+        )
 
 
 async def _resolve(conn: AsyncConnection, identity: ExternalIdentity) -> tuple[str, bool]:
