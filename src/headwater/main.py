@@ -22,6 +22,7 @@ from headwater.gateway.http import Receive, Scope, Send
 from headwater.gateway.proxy import Proxy
 from headwater.gateway.upstream import Upstream
 from headwater.identity.jwt_verifier import JwtVerifier
+from headwater.identity.provisioning import FirstSeen
 from headwater.identity.trusted import TrustedHeaders
 from headwater.keys.secret import hash_key
 from headwater.keys.selfservice import KeyRules
@@ -178,15 +179,16 @@ class Headwater:
         )
         self.verifiers = build_verifiers(settings)
         identity = build_identity(settings, self.verifiers.access)
+        self.changes = build_changes(settings.redis_url, settings.redis_prefix, self.snapshots.refresh)
+        control_plane = ControlPlane(engine=self.engine, changed=self.changes.changed)
+        self.first_seen = FirstSeen(control_plane)
         self.gateway = Gateway(
             proxy=proxy,
             snapshots=self.snapshots,
             ready=self._ready,
-            auth=Authenticator(self.verifiers.access, identity.trusted),
+            auth=Authenticator(self.verifiers.access, identity.trusted, self.first_seen),
             metrics=self._exporter(),
         )
-        self.changes = build_changes(settings.redis_url, settings.redis_prefix, self.snapshots.refresh)
-        control_plane = ControlPlane(engine=self.engine, changed=self.changes.changed)
         signin = build_signin(settings, control_plane, identity, self.verifiers.id_tokens)
         self.admin = create_admin_app(
             control_plane, identity, signin, key_rules(settings), lambda: self.snapshots.current
@@ -221,6 +223,7 @@ class Headwater:
         await self.limit_events.close()
         await self.limiter.close()
         await self.upstream.close()
+        await self.first_seen.close()
         await self.verifiers.close()
         await self.changes.close()
         await self.snapshots.stop()

@@ -134,6 +134,10 @@ def test_alice_signs_in_with_the_browser_flow(server: Server) -> None:
     assert event["actor"] == "user:alice" and event["outcome"] == "success"
     assert event["target_type"] == "user" and event["target_id"] == "alice"
     assert event["source_ip"] == "127.0.0.1"
+    # the user and the group were created by that very sign-in, on the record with it
+    created = [e for e in audit(server, actor="user:alice") if e["request_id"] == request_id]
+    assert {(e["action"], e["target_id"]) for e in created} >= {("user.create", "alice")}
+    assert next(e for e in created if e["action"] == "user.create")["after"]["groups"] == ["engineering"]
     # no secrets in the trail nor in the server's log
     cookie = client.cookies["hw_session"]
     code = parse_qs(urlsplit(callback).query)["code"][0]

@@ -130,6 +130,16 @@ def test_chat_completion_with_an_access_token_names_the_user(gateway: Server, to
     assert found["key_id"] == "oidc"
     assert found["status"] == "success" and found["model"] == "open-chat"
 
+    # first seen on the gateway: created in the background, like at a sign-in, and on the record
+    with gateway.admin() as admin:
+        user = wait_for(
+            lambda: admin.get("/users/alice").json() if admin.get("/users/alice").is_success else None
+        )
+        assert user["groups"] == ["engineering"]
+        created = admin.get("/audit/events", params={"action": "user.create", "target": "alice"}).json()
+    assert [event["actor"] for event in created["items"]] == ["user:alice"]
+    assert created["items"][0]["after"]["email"] == "alice@example.com"
+
 
 def test_streaming_with_an_access_token(gateway: Server, tokens: dict[str, str]) -> None:
     with sdk(gateway, tokens["bob"]) as client:

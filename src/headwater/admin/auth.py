@@ -58,6 +58,10 @@ def session_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "") or "")
+
+
 def source_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -85,7 +89,7 @@ def principal_for(
     )
 
 
-async def _bearer(cp: ControlPlane, config: IdentityConfig, token: str) -> Principal:
+async def _bearer(request: Request, cp: ControlPlane, config: IdentityConfig, token: str) -> Principal:
     if await _bootstrap_token(cp, config, token):
         return BOOTSTRAP
     if config.verifier is None or not config.verifier.looks_like_jwt(token):
@@ -95,7 +99,7 @@ async def _bearer(cp: ControlPlane, config: IdentityConfig, token: str) -> Princ
     except InvalidToken as exc:
         raise Unauthenticated(f"Invalid access token: {exc}") from None
     identity = ExternalIdentity.of_token(claims)
-    record = await provision(cp, identity)
+    record = await provision(cp, identity, request_id=request_id(request), source_ip=source_ip(request))
     return principal_for(record, config, "oidc", frozenset(identity.groups or ()) | _local(record))
 
 
@@ -135,7 +139,7 @@ async def authenticate(request: Request, cp: ControlPlane, config: IdentityConfi
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("Use `Authorization: Bearer <token>`.")
-        return await _bearer(cp, config, token.strip())
+        return await _bearer(request, cp, config, token.strip())
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         return await _session(cp, config, request, cookie)
@@ -149,7 +153,7 @@ async def authenticate(request: Request, cp: ControlPlane, config: IdentityConfi
             groups=forwarded.groups if groups_header else None,
             source="header",
         )
-        record = await provision(cp, identity)
+        record = await provision(cp, identity, request_id=request_id(request), source_ip=source_ip(request))
         return principal_for(record, config, "header")
     raise Unauthenticated(
         "Not signed in: send `Authorization: Bearer <admin token | OIDC access token>` "

@@ -29,7 +29,15 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from headwater.admin.access import request_origin
-from headwater.admin.auth import CSRF_COOKIE, SESSION_COOKIE, IdentityConfig, principal_for, session_hash
+from headwater.admin.auth import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    IdentityConfig,
+    principal_for,
+    request_id,
+    session_hash,
+    source_ip,
+)
 from headwater.audit.record import Entry, record_alone
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
@@ -203,7 +211,9 @@ async def callback(request: Request) -> Response:
     if isinstance(audience, list) and len(audience) > 1 and claims.raw.get("azp") != signin.client_id:
         return await _failed(request, signin, "the ID token was issued to another client (azp)")
     identity = ExternalIdentity.of_token(claims)
-    record = await provision(signin.cp, identity, sign_in=True)
+    record = await provision(
+        signin.cp, identity, sign_in=True, request_id=request_id(request), source_ip=source_ip(request)
+    )
     try:
         principal = principal_for(record, signin.identity, "session")
     except HTTPException:

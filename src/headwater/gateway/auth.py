@@ -22,7 +22,7 @@ hashing and signature checks until the snapshot changes or the credential expire
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from headwater.clock import epoch
 from headwater.errors import GatewayError, Unauthorized
@@ -48,8 +48,15 @@ class IdentityUnavailable(GatewayError):
 
 
 class Authenticator:
-    def __init__(self, verifier: JwtVerifier | None = None, trusted: TrustedHeaders | None = None) -> None:
+    def __init__(
+        self,
+        verifier: JwtVerifier | None = None,
+        trusted: TrustedHeaders | None = None,
+        first_seen: Callable[[TokenClaims], None] | None = None,
+    ) -> None:
+        """``first_seen`` is told of token users the directory does not know yet (it must not block)."""
         self._verifier = verifier
+        self._first_seen = first_seen
         self._trusted = trusted if trusted is not None and trusted.enabled else None
         self._groups_header = trusted is not None and len(trusted.headers) > 1
         #: Authorization header → (the snapshot it was verified against, its view, valid until).
@@ -121,6 +128,8 @@ class Authenticator:
             code = "access_token_expired" if exc.reason == "expired" else "invalid_access_token"
             raise Unauthorized(str(exc), code=code) from None
         name = _user_name(claims, snapshot)
+        if self._first_seen is not None and claims.subject not in snapshot.subjects:
+            self._first_seen(claims)
         view = self._user_view(TOKEN_KEY_ID, "OIDC access token", name, claims.groups, snapshot)
         return view, claims.expires_at
 

@@ -12,6 +12,7 @@ that an admin made are kept.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from headwater.audit.record import Entry, Origin
+from headwater.audit.record import record as record_events
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
 from headwater.identity.jwt_verifier import TokenClaims
@@ -80,7 +83,14 @@ def _pending(record: UserRecord, identity: ExternalIdentity) -> bool:
     return not claimed <= record.groups or bool(record.external_groups - claimed)
 
 
-async def provision(cp: ControlPlane, identity: ExternalIdentity, *, sign_in: bool = False) -> UserRecord:
+async def provision(
+    cp: ControlPlane,
+    identity: ExternalIdentity,
+    *,
+    sign_in: bool = False,
+    request_id: str = "",
+    source_ip: str | None = None,
+) -> UserRecord:
     """The user behind ``identity``, created or brought up to date (one transaction when needed).
 
     Concurrent first calls of one person (a client firing requests in parallel) race to create the
@@ -95,7 +105,7 @@ async def provision(cp: ControlPlane, identity: ExternalIdentity, *, sign_in: bo
             return record
     for attempt in range(_ATTEMPTS):
         try:
-            return await _update(cp, identity, sign_in=sign_in)
+            return await _update(cp, identity, sign_in=sign_in, request_id=request_id, source_ip=source_ip)
         except IntegrityError:
             if attempt == _ATTEMPTS - 1:
                 raise
@@ -103,9 +113,13 @@ async def provision(cp: ControlPlane, identity: ExternalIdentity, *, sign_in: bo
     raise AssertionError("unreachable")
 
 
-async def _update(cp: ControlPlane, identity: ExternalIdentity, *, sign_in: bool) -> UserRecord:
+async def _update(
+    cp: ControlPlane, identity: ExternalIdentity, *, sign_in: bool, request_id: str, source_ip: str | None
+) -> UserRecord:
+    """Creates or updates the user; what changed goes to the audit trail, done by the user themself."""
     async with cp.change() as conn:
         name, new = await _resolve(conn, identity)
+        before = None if new else await repo.user_record(conn, name)
         if new:
             await repo.create_user(conn, name, identity.subject, identity.email)
         values: dict[str, object] = {"updated_at": utcnow()}
@@ -116,18 +130,90 @@ async def _update(cp: ControlPlane, identity: ExternalIdentity, *, sign_in: bool
         if sign_in:
             values["last_login_at"] = utcnow()
         await repo.set_user(conn, name, **values)
+        created_groups: list[str] = []
         if identity.groups is not None:
-            await _sync_groups(conn, name, set(identity.groups))
+            created_groups = await _sync_groups(conn, name, set(identity.groups))
         record = await repo.user_record(conn, name)
-    assert record is not None
+        assert record is not None
+        entries = [
+            Entry("group.create", "group", group, after={"name": group, "source": "oidc"})
+            for group in created_groups
+        ]
+        if before is None:
+            entries.append(Entry("user.create", "user", name, after=_state(record), detail=_how(identity)))
+        elif _state(before) != _state(record):
+            entries.append(
+                Entry(
+                    "user.update",
+                    "user",
+                    name,
+                    before=_state(before),
+                    after=_state(record),
+                    detail=_how(identity),
+                )
+            )
+        await record_events(conn, Origin(f"user:{name}", request_id, source_ip), *entries)
     return record
 
 
-async def _sync_groups(conn: AsyncConnection, user: str, claimed: set[str]) -> None:
+def _state(record: UserRecord) -> dict[str, object]:
+    return {
+        "name": record.name,
+        "subject": record.subject,
+        "email": record.email,
+        "status": record.status,
+        "groups": sorted(record.groups),
+    }
+
+
+def _how(identity: ExternalIdentity) -> str:
+    return "from the identity provider" if identity.source == "oidc" else "from a trusted proxy's headers"
+
+
+async def _sync_groups(conn: AsyncConnection, user: str, claimed: set[str]) -> list[str]:
+    """Joins the claimed groups and leaves the provider's groups no longer claimed; returns the
+    groups it had to create."""
     record = await repo.user_record(conn, user)
     assert record is not None
     sources = await repo.group_sources(conn, claimed | record.groups)
-    await repo.create_external_groups(conn, sorted(claimed - sources.keys()))
+    created = sorted(claimed - sources.keys())
+    await repo.create_external_groups(conn, created)
     add = sorted(claimed - record.groups)
     remove = sorted(g for g in record.groups - claimed if sources.get(g) == "oidc")
     await repo.set_memberships(conn, user, add, remove)
+    return created
+
+
+class FirstSeen:
+    """Creates, off the gateway's hot path, the users first seen there with an access token.
+
+    The gateway never waits on the database: it serves the call under the name the user will get
+    and hands the claims here, which provisions the user (and their groups) in the background, so
+    that they appear in the directory, the showback and the audit trail like users who signed in.
+    """
+
+    def __init__(self, cp: ControlPlane, max_pending: int = 10_000) -> None:
+        self._cp = cp
+        self._max_pending = max_pending
+        self._pending: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __call__(self, claims: TokenClaims) -> None:
+        if claims.subject in self._pending or len(self._pending) >= self._max_pending:
+            return
+        self._pending.add(claims.subject)
+        task = asyncio.get_running_loop().create_task(self._provision(claims))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _provision(self, claims: TokenClaims) -> None:
+        try:
+            await provision(self._cp, ExternalIdentity.of_token(claims))
+        except Exception:
+            log.exception("could not create a user first seen on the gateway; retried at their next call")
+        # Once created, the snapshot knows the subject and the gateway stops asking.
+        self._pending.discard(claims.subject)
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=5.0)
