@@ -43,8 +43,9 @@ REQUESTS = {
 MODES = ("non-stream", "stream")
 HEADWATER = "headwater"
 POLICY = "headwater+policy"
+OIDC = "headwater+oidc"
 POLICY_REDIS = "headwater+policy+redis"
-TARGETS = ("direct", "reference", HEADWATER, POLICY, POLICY_REDIS)
+TARGETS = ("direct", "reference", HEADWATER, POLICY, OIDC, POLICY_REDIS)
 UPSTREAM_PATHS = {"non-stream": "/v1/chat/completions", "stream": "/stream/v1/chat/completions"}
 
 

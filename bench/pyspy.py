@@ -13,6 +13,7 @@ from pathlib import Path
 from common import (
     HOST,
     LOAD_CPU,
+    OIDC,
     POLICY_REDIS,
     REQUESTS,
     RESULTS,
@@ -25,6 +26,7 @@ from common import (
     log_tail,
     pinned,
 )
+from oidc import start_issuer
 from report import environment_lines
 from targets import check, start_headwater, start_reference
 from upstream import start_nginx
@@ -127,8 +129,11 @@ def profile(procs: Processes, seconds: int, rate: int, which: str) -> int:
     if which == "reference":
         entry, target = start_reference(procs, upstream)
     else:
-        headwater = start_headwater(procs, upstream, [which], redis=which == POLICY_REDIS)
+        issuer = start_issuer(procs.directory, upstream) if which == OIDC else None
+        headwater = start_headwater(procs, upstream, [which], redis=which == POLICY_REDIS, issuer=issuer)
         entry, target = headwater.entry, headwater.targets[which]
+    if (verify := target.verify) is not None:
+        verify()
     check(target, "non-stream")
     url, body = target.url("non-stream"), REQUESTS["non-stream"]
     print(f"warming up {which} for {WARMUP_S} s", flush=True)

@@ -9,6 +9,9 @@ Targets, each measured non-streaming and streaming:
 * headwater+policy        the same process, a key owned by a user that a policy with (never reached)
                           request and token limits targets: admission reserves and settles on the
                           memory limiter for every call;
+* headwater+oidc          the same process, started with HEADWATER_OIDC_ISSUER pointing at a static
+                          issuer that nginx serves (bench/oidc.py): an RS256 access token for the
+                          policy's user instead of a key, so admission runs as for headwater+policy;
 * headwater+policy+redis  a second ``headwater serve`` with the Redis limiter (HEADWATER_REDIS_URL),
                           the same policy and an owned key.
 
@@ -16,8 +19,8 @@ Per target and mode: a warm-up, throughput (``wrk -t1 -c32``) in rounds interlea
 targets, then latency (``wrk -t1 -c1 --latency``). The proxy under test runs on CPU 0, nginx and
 wrk on CPU 1; one proxy is under load at a time. Prints a Markdown table and verdicts and writes
 them to bench/results/latest.md. The parts: common.py (constants, processes), upstream.py (nginx),
-targets.py (the proxies, keys, policy), wrk.py (load and rounds), report.py (table, verdicts),
-pyspy.py (``--profile``).
+oidc.py (the static issuer, the token), targets.py (the proxies, keys, policy), wrk.py (load and
+rounds), report.py (table, verdicts), pyspy.py (``--profile``).
 
 ``--profile`` instead runs Headwater under ``py-spy record`` while wrk drives non-streaming load
 and writes the samples plus a summary of the hottest frames to bench/results/.
@@ -42,6 +45,7 @@ from common import (
     HEADWATER,
     HOST,
     MODES,
+    OIDC,
     POLICY,
     POLICY_REDIS,
     RESULTS,
@@ -53,6 +57,7 @@ from common import (
     children,
     rss_mib,
 )
+from oidc import Issuer, start_issuer
 from pyspy import profile
 from report import environment_lines, table, verdicts
 from targets import (
@@ -97,6 +102,8 @@ def benchmark(procs: Processes, targets: list[str], seconds: int, only: bool = F
             return
         for name in names:
             try:
+                if (verify := found[name].verify) is not None:
+                    verify()
                 for mode in MODES:
                     check(found[name], mode)
             except Failed as exc:
@@ -105,8 +112,8 @@ def benchmark(procs: Processes, targets: list[str], seconds: int, only: bool = F
             live[name] = found[name]
             print(f"{name} ready on {found[name].base}", flush=True)
 
-    def headwater(names: list[str], redis: bool) -> dict[str, Target]:
-        instance = start_headwater(procs, upstream, names, redis=redis)
+    def headwater(names: list[str], redis: bool, issuer: Issuer | None = None) -> dict[str, Target]:
+        instance = start_headwater(procs, upstream, names, redis=redis, issuer=issuer)
         instances.append(instance)
         return instance.targets
 
@@ -115,8 +122,19 @@ def benchmark(procs: Processes, targets: list[str], seconds: int, only: bool = F
         bring_up(["direct"], lambda: {"direct": Target("direct", upstream, pid=pid)})
     if "reference" in targets:
         bring_up(["reference"], lambda: {"reference": start_reference(procs, upstream)[1]})
-    if memory := [name for name in (HEADWATER, POLICY) if name in targets]:
-        bring_up(memory, lambda: headwater(memory, redis=False))
+    oidc_issuer: Issuer | None = None
+    if OIDC in targets:
+        try:
+            oidc_issuer = start_issuer(procs.directory, upstream)
+            print(f"OIDC issuer {oidc_issuer.url} (served by nginx)", flush=True)
+        except Failed as exc:
+            failed([OIDC], exc)
+    # One process for the three: the issuer setting changes nothing for API keys (hwk_…), which
+    # never reach the token verifier.
+    memory = [name for name in (HEADWATER, POLICY) if name in targets]
+    memory += [OIDC] if oidc_issuer is not None else []
+    if memory:
+        bring_up(memory, lambda: headwater(memory, redis=False, issuer=oidc_issuer))
     if POLICY_REDIS in targets:
         why = None if only else redis_reachable()
         if why is None:
@@ -151,8 +169,9 @@ def benchmark(procs: Processes, targets: list[str], seconds: int, only: bool = F
             if r is not None
         )
         recorded = usage_events(instance.base, instance.token)
+        served = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         notes.append(
-            f"- Usage events recorded by the process serving {' and '.join(names)}: "
+            f"- Usage events recorded by the process serving {served}: "
             f"{'?' if recorded is None else f'{recorded:,}'} (measured requests {sent:,}, plus warm-ups "
             "and checks)"
         )
@@ -240,8 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="profile headwater (or --only reference / headwater+policy / headwater+policy+redis) "
-        "with py-spy instead",
+        help="profile headwater (or --only reference / headwater+policy / headwater+oidc / "
+        "headwater+policy+redis) with py-spy instead",
     )
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second (100)")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""The proxies under test: the reference proxy and Headwater (plain, with a policy, with Redis)."""
+"""The proxies under test: the reference proxy and Headwater (plain, with a policy, an OIDC token, Redis)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -19,6 +20,7 @@ from common import (
     HEADWATER,
     HOST,
     MODES,
+    OIDC,
     POLICY_REDIS,
     PROXY_CPU,
     REQUESTS,
@@ -33,6 +35,7 @@ from common import (
     wait_http,
     wait_listening,
 )
+from oidc import Issuer
 
 #: The header that proves admission ran: Headwater sends it only when a request limit applied.
 LIMIT_HEADER = "x-ratelimit-remaining-requests"
@@ -85,6 +88,8 @@ class Target:
     paths: dict[str, str] = field(default_factory=lambda: dict(UPSTREAM_PATHS))
     #: True: every response must carry LIMIT_HEADER (admission on); False: none may; None: not checked.
     limited: bool | None = None
+    #: Checks of this target beyond :func:`check`, run once before measuring (raise Failed).
+    verify: Callable[[], None] | None = field(default=None, repr=False)
 
     def url(self, mode: str) -> str:
         return self.base + self.paths[mode]
@@ -203,14 +208,21 @@ def _cli(argv: list[str], env: dict[str, str]) -> str:
 
 
 def start_headwater(
-    procs: Processes, upstream: str, names: list[str] | None = None, redis: bool = False
+    procs: Processes,
+    upstream: str,
+    names: list[str] | None = None,
+    redis: bool = False,
+    issuer: Issuer | None = None,
 ) -> Headwater:
     """``headwater serve`` (1 worker, its own SQLite file) with the models, the user, the policy and keys.
 
-    One key per target in ``names``: ``headwater`` gets a key without an owner (no policy applies);
-    ``headwater+policy`` and ``headwater+policy+redis`` a key owned by the policy's user. With
-    ``redis``, the process uses the Redis limiter under a random key prefix, deleted again when the
-    run ends. Each key is tried until the gateway knows it; the caller checks the rate-limit headers.
+    One credential per target in ``names``: ``headwater`` gets a key without an owner (no policy
+    applies); ``headwater+policy`` and ``headwater+policy+redis`` a key owned by the policy's user;
+    ``headwater+oidc`` (needs ``issuer``: the process then trusts it, HEADWATER_OIDC_ISSUER and
+    HEADWATER_OIDC_AUDIENCE) an RS256 access token naming that user. With ``redis``, the process
+    uses the Redis limiter under a random key prefix, deleted again when the run ends. Each key is
+    tried until the gateway knows it; the caller checks the rate-limit headers and runs the token
+    target's ``verify``.
     """
     name = "headwater-redis" if redis else "headwater"
     port = free_port()
@@ -221,6 +233,12 @@ def start_headwater(
         "HEADWATER_ADMIN_TOKEN": token,
         "HEADWATER_LOG_LEVEL": "warning",
     }
+    if names is None:
+        names = [POLICY_REDIS] if redis else [HEADWATER]
+    if OIDC in names:
+        if issuer is None:
+            raise Failed(f"{OIDC} needs the bench's OIDC issuer")
+        settings |= {"HEADWATER_OIDC_ISSUER": issuer.url, "HEADWATER_OIDC_AUDIENCE": issuer.audience}
     prefix = None
     if redis:
         if (why := redis_reachable()) is not None:
@@ -251,10 +269,11 @@ def start_headwater(
     )
     _cli([headwater, "apply", "-f", str(resources)], cli_env)
     gateway_paths = {"non-stream": "/v1/chat/completions", "stream": "/v1/chat/completions"}
-    if names is None:
-        names = [POLICY_REDIS] if redis else [HEADWATER]
     targets = {}
     for target_name in names:
+        if target_name == OIDC and issuer is not None:
+            targets[OIDC] = token_target(issuer, base, token, entry.process.pid)
+            continue
         key_name = "bench" if target_name == HEADWATER else "bench-policy"
         argv = [headwater, "keys", "create", "--name", key_name, "--json"]
         if target_name != HEADWATER:
@@ -268,6 +287,56 @@ def start_headwater(
     if prefix is not None and not redis_keys(prefix):
         raise Failed(f"{name}: answered calls but wrote no Redis keys under {prefix}: no admission on Redis?")
     return Headwater(entry, base, token, targets, prefix)
+
+
+def token_target(issuer: Issuer, base: str, admin_token: str, pid: int) -> Target:
+    """``headwater+oidc``: one access token for the policy's user, and the checks that it is used as such.
+
+    ``verify`` (run before measuring): the token answers 200 with the rate-limit headers in both
+    modes (retried until the user and policy reach the gateway), a token with a forged signature is
+    refused with 401, and the newest usage event of a token call (``key_id=oidc``) names
+    ``user:bench-user``.
+    """
+    paths = {"non-stream": "/v1/chat/completions", "stream": "/v1/chat/completions"}
+    target = Target(OIDC, base, key=issuer.token(BENCH_USER), pid=pid, paths=paths, limited=True)
+
+    def verify() -> None:
+        for mode in MODES:
+            check(target, mode, attempts=40)
+        forged = dataclasses.replace(target, key=issuer.token(BENCH_USER, foreign=True))
+        response = httpx.post(
+            forged.url("non-stream"),
+            content=REQUESTS["non-stream"],
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {forged.key}"},
+            timeout=10,
+        )
+        if response.status_code != 401:
+            raise Failed(f"{OIDC}: a token with a forged signature got HTTP {response.status_code}, not 401")
+        principal = None
+        for _ in range(40):  # the usage writer flushes about once a second
+            time.sleep(0.25)
+            try:
+                answer = httpx.get(
+                    f"{base}/api/v1/usage/events",
+                    params={"key_id": "oidc", "limit": 1, "order": "desc"},
+                    headers={"Authorization": f"Bearer {admin_token}"},
+                    timeout=10,
+                )
+                items = answer.json()["items"]
+            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                continue
+            if items:
+                principal = items[0].get("principal")
+                break
+        if principal != f"user:{BENCH_USER}":
+            raise Failed(
+                f"{OIDC}: the usage event of a token call names {principal!r}, not user:{BENCH_USER}"
+                if principal
+                else f"{OIDC}: no usage event with key_id=oidc within 10 s of the token calls"
+            )
+
+    target.verify = verify
+    return target
 
 
 def usage_events(base: str, token: str) -> int | None:
