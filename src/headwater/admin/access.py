@@ -24,6 +24,7 @@ from fastapi import HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.routing import compile_path
 
+from headwater.admin.auth import request_id, source_ip
 from headwater.audit.record import Entry, Origin, record_alone
 from headwater.control import ControlPlane
 from headwater.identity.principal import Principal
@@ -218,10 +219,7 @@ class Caller:
 
 
 def request_origin(request: Request, actor: str) -> Origin:
-    request_id = getattr(request.state, "request_id", "") or ""
-    return Origin(
-        actor=actor, request_id=request_id, source_ip=request.client.host if request.client else None
-    )
+    return Origin(actor=actor, request_id=request_id(request), source_ip=source_ip(request))
 
 
 def target_of(request: Request, permission: str) -> tuple[str, str]:

@@ -145,12 +145,11 @@ async def authenticate(request: Request, cp: ControlPlane, config: IdentityConfi
         return await _session(cp, config, request, cookie)
     forwarded = config.trusted.identify(request.headers.raw, source_ip(request))
     if forwarded is not None:
-        groups_header = len(config.trusted.headers) > 1
         identity = ExternalIdentity(
             subject=None,
             username=forwarded.user,
             email=None,
-            groups=forwarded.groups if groups_header else None,
+            groups=forwarded.groups,
             source="header",
         )
         record = await provision(cp, identity, request_id=request_id(request), source_ip=source_ip(request))

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.audit.chain import event_hash, json_value
@@ -47,6 +48,29 @@ class Entry:
     after: Mapping[str, Any] | None = None
     outcome: Outcome = "success"
     detail: str | None = None
+
+
+def change(
+    target_type: str,
+    target_id: str,
+    before: Mapping[str, Any] | BaseModel | None,
+    after: Mapping[str, Any] | BaseModel | None,
+    detail: str | None = None,
+) -> Entry:
+    """``<type>.create``, ``.update`` or ``.delete``, told apart by the states around the change."""
+    verb = "create" if before is None else "delete" if after is None else "update"
+    return Entry(
+        action=f"{target_type}.{verb}",
+        target_type=target_type,
+        target_id=target_id,
+        before=_dumped(before),
+        after=_dumped(after),
+        detail=detail,
+    )
+
+
+def _dumped(value: Mapping[str, Any] | BaseModel | None) -> Mapping[str, Any] | None:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
 def _state(value: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from headwater.audit.record import Entry, Origin, record
+from headwater.audit.record import Entry, Origin, change, record
 from headwater.catalog.schemas import ModelRead, ModelSpec, audit_state, public_view
 from headwater.control import ControlPlane
 from headwater.problems import ConflictProblem, NotFoundProblem
@@ -16,14 +16,12 @@ from headwater.storage.sql import catalog as repo
 
 
 def audit_entry(name: str, before: ModelRead | None, after: ModelRead | None) -> Entry:
-    """``model.create``, ``model.update`` or ``model.delete``, from the states around a change."""
-    verb = "create" if before is None else "delete" if after is None else "update"
-    return Entry(
-        action=f"model.{verb}",
-        target_type="model",
-        target_id=name,
-        before=audit_state(before) if before is not None else None,
-        after=audit_state(after) if after is not None else None,
+    """``model.create``, ``.update`` or ``.delete``, with credentials in deployment URLs redacted."""
+    return change(
+        "model",
+        name,
+        audit_state(before) if before is not None else None,
+        audit_state(after) if after is not None else None,
     )
 
 

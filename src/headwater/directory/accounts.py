@@ -11,10 +11,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from headwater.admin.access import Caller
-from headwater.audit.record import record
+from headwater.audit.record import change, record
 from headwater.control import ControlPlane
-from headwater.directory.audit import audit_entry, revoke_owned
 from headwater.directory.schemas import ServiceAccountRead, ServiceAccountSpec
+from headwater.keys.lifecycle import revoke_with_owner
 from headwater.problems import (
     ConflictProblem,
     ForbiddenProblem,
@@ -81,7 +81,7 @@ async def put_service_account(
         await put_service_account_in(conn, name, spec, ("body",))
         stored = await repo.get_service_account(conn, name)
         assert stored is not None
-        await record(conn, who.origin, audit_entry("serviceaccount", name, before, stored))
+        await record(conn, who.origin, change("serviceaccount", name, before, stored))
     return stored
 
 
@@ -91,6 +91,6 @@ async def delete_service_account(cp: ControlPlane, name: str, who: Caller) -> No
         if before is None:
             raise NotFoundProblem(f"service account {name} not found")
         _check_manages(who, name, before, None)
-        revocations = await revoke_owned(conn, "serviceaccount", name)
+        revocations = await revoke_with_owner(conn, "serviceaccount", name)
         await repo.delete_service_account(conn, name)
-        await record(conn, who.origin, audit_entry("serviceaccount", name, before, None), *revocations)
+        await record(conn, who.origin, change("serviceaccount", name, before, None), *revocations)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from headwater.admin.access import Caller
-from headwater.audit.record import Entry, Origin, record
+from headwater.audit.record import Entry, Origin, change, record
 from headwater.control import ControlPlane
-from headwater.directory.audit import audit_entry, revoke_owned
 from headwater.directory.schemas import GroupRead, GroupSpec, UserRead, UserSpec
+from headwater.keys.lifecycle import revoke_with_owner
 from headwater.problems import ConflictProblem, InvalidProblem, NotFoundProblem, OutsideTenantProblem
 from headwater.storage.sql import directory as repo
 from headwater.storage.sql import identity as identity_repo
@@ -76,7 +76,7 @@ async def put_group(
         await put_group_in(conn, name, spec, ("body",))
         stored = await repo.get_group(conn, name)
         assert stored is not None
-        await record(conn, origin, audit_entry("group", name, before, stored))
+        await record(conn, origin, change("group", name, before, stored))
     return stored
 
 
@@ -87,9 +87,9 @@ async def delete_group(cp: ControlPlane, name: str, origin: Origin) -> None:
             raise NotFoundProblem(f"group {name} not found")
         if await repo.group_in_use(conn, name):
             raise ConflictProblem(f"group {name} still has service accounts; delete or move them first")
-        revocations = await revoke_owned(conn, "group", name)
+        revocations = await revoke_with_owner(conn, "group", name)
         await repo.delete_group(conn, name)
-        await record(conn, origin, audit_entry("group", name, before, None), *revocations)
+        await record(conn, origin, change("group", name, before, None), *revocations)
 
 
 # ---- users --------------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ async def put_user(cp: ControlPlane, name: str, spec: UserSpec, origin: Origin, 
         await put_user_in(conn, name, spec, ("body",))
         stored = await repo.get_user(conn, name)
         assert stored is not None
-        await record(conn, origin, audit_entry("user", name, before, stored))
+        await record(conn, origin, change("user", name, before, stored))
     return stored
 
 
@@ -135,11 +135,11 @@ async def delete_user(cp: ControlPlane, name: str, origin: Origin) -> None:
             raise NotFoundProblem(f"user {name} not found")
         administered = await repo.groups_administered_by(conn, name)
         groups_before = await repo.list_groups(conn, administered) if administered else []
-        revocations = await revoke_owned(conn, "user", name)
+        revocations = await revoke_with_owner(conn, "user", name)
         await repo.delete_user(conn, name)
         groups_after = {group.name: group for group in await repo.list_groups(conn, administered)}
-        entries: list[Entry] = [audit_entry("user", name, before, None)]
+        entries: list[Entry] = [change("user", name, before, None)]
         for group in groups_before:
             after = groups_after[group.name]
-            entries.append(audit_entry("group", group.name, group, after, f"its admin {name} was deleted"))
+            entries.append(change("group", group.name, group, after, f"its admin {name} was deleted"))
         await record(conn, origin, *entries, *revocations)

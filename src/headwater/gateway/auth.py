@@ -21,14 +21,13 @@ hashing and signature checks until the snapshot changes or the credential expire
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 
 from headwater.clock import epoch
 from headwater.errors import GatewayError, Unauthorized
 from headwater.gateway.http import Scope
 from headwater.identity.jwt_verifier import InvalidToken, JwtVerifier, TokenClaims
-from headwater.identity.principal import group_names, user_name_for
+from headwater.identity.principal import group_names, name_for_another_subject, user_name_for
 from headwater.identity.trusted import TrustedHeaders
 from headwater.keys.secret import PREFIX, matches, parse_key_id
 from headwater.snapshot import KeyView, Snapshot
@@ -58,7 +57,6 @@ class Authenticator:
         self._verifier = verifier
         self._first_seen = first_seen
         self._trusted = trusted if trusted is not None and trusted.enabled else None
-        self._groups_header = trusted is not None and len(trusted.headers) > 1
         #: Authorization header → (the snapshot it was verified against, its view, valid until).
         self._verified: dict[bytes, tuple[Snapshot, KeyView, float]] = {}
 
@@ -146,8 +144,7 @@ class Authenticator:
                     raise Unauthorized(
                         "The forwarded user header names no valid user.", code="invalid_forwarded_user"
                     ) from None
-                groups = identity.groups if self._groups_header else None
-                return self._user_view(HEADER_KEY_ID, "trusted headers", name, groups, snapshot)
+                return self._user_view(HEADER_KEY_ID, "trusted headers", name, identity.groups, snapshot)
         raise Unauthorized(_MISSING, code="missing_api_key")
 
     def _user_view(
@@ -184,7 +181,7 @@ def _user_name(claims: TokenClaims, snapshot: Snapshot) -> str:
     except ValueError:
         raise Unauthorized("The access token names no usable user.", code="invalid_access_token") from None
     if name in snapshot.linked:  # that name belongs to another subject
-        name = f"{name[:119]}-{hashlib.sha256(claims.subject.encode()).hexdigest()[:8]}"
+        name = name_for_another_subject(name, claims.subject)
     return name
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,6 +40,11 @@ def user_name_for(username: str | None, email: str | None, subject: str) -> str:
             if cleaned:
                 return cleaned
     raise ValueError("the identity has no usable name")
+
+
+def name_for_another_subject(name: str, subject: str) -> str:
+    """The name a second identity gets when ``name`` already belongs to another subject."""
+    return f"{name[:119]}-{hashlib.sha256(subject.encode()).hexdigest()[:8]}"
 
 
 def group_names(groups: Iterable[str]) -> tuple[str, ...]:

@@ -13,7 +13,6 @@ that an admin made are kept.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Literal
@@ -26,7 +25,7 @@ from headwater.audit.record import record as record_events
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
 from headwater.identity.jwt_verifier import TokenClaims
-from headwater.identity.principal import group_names, user_name_for
+from headwater.identity.principal import group_names, name_for_another_subject, user_name_for
 from headwater.storage.sql import identity as repo
 from headwater.storage.sql.identity import UserRecord
 
@@ -67,8 +66,7 @@ async def _resolve(conn: AsyncConnection, identity: ExternalIdentity) -> tuple[s
         return name, True
     if identity.subject is None or existing.subject is None or existing.subject == identity.subject:
         return name, False
-    suffix = hashlib.sha256(identity.subject.encode()).hexdigest()[:8]
-    name = f"{name[:119]}-{suffix}"
+    name = name_for_another_subject(name, identity.subject)
     return name, await repo.user_record(conn, name) is None
 
 

@@ -18,7 +18,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 @dataclass(frozen=True, slots=True)
 class ForwardedIdentity:
     user: str
-    groups: tuple[str, ...]
+    #: None when no groups header is configured: the directory's groups then apply.
+    groups: tuple[str, ...] | None
 
 
 class TrustedHeaders:
@@ -56,4 +57,6 @@ class TrustedHeaders:
                 groups = value.decode("latin-1")
         if not user:
             return None
+        if not self._groups:
+            return ForwardedIdentity(user=user, groups=None)
         return ForwardedIdentity(user=user, groups=group_names((groups or "").split(",")))

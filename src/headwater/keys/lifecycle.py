@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from headwater.admin.access import Caller
 from headwater.audit.record import Entry, record
 from headwater.clock import utcnow
@@ -110,6 +112,31 @@ def _missing(everything: bool, message: str) -> NotFoundProblem:
     return NotFoundProblem(message) if everything else OutsideTenantProblem(message)
 
 
+async def revoke_live(
+    conn: AsyncConnection, owners: frozenset[str], detail: str
+) -> tuple[list[KeyRead], list[Entry]]:
+    """Revokes, in ``conn``'s transaction, every key of ``owners`` not revoked yet: the keys as
+    revoked, and a ``key.revoke`` audit entry for each (for the caller to record)."""
+    before = await repo.live_of(conn, owners)
+    now = utcnow()
+    await repo.revoke_ids(conn, [key.id for key in before], now)
+    revoked = [key.model_copy(update={"status": "revoked", "revoked_at": now}) for key in before]
+    entries = [
+        Entry("key.revoke", "key", old.id, before=state(old), after=state(new), detail=detail)
+        for old, new in zip(before, revoked, strict=True)
+    ]
+    return revoked, entries
+
+
+async def revoke_with_owner(conn: AsyncConnection, owner_type: str, name: str) -> list[Entry]:
+    """Deleting a user, group or service account revokes its keys: a key never outlives its owner."""
+    owner = f"{owner_type}:{name}"
+    _, entries = await revoke_live(
+        conn, frozenset({owner}), f"revoked with its owner {owner}, which was deleted"
+    )
+    return entries
+
+
 async def bulk_revoke(cp: ControlPlane, who: Caller, data: KeyBulkRevoke) -> KeyBulkRevoked:
     """Revokes every live key of a user, a group (and its service accounts) or a service account."""
     owners = await _selected(cp, who, data)
@@ -117,20 +144,8 @@ async def bulk_revoke(cp: ControlPlane, who: Caller, data: KeyBulkRevoke) -> Key
         async with cp.read() as conn:
             keys = await repo.live_of(conn, owners)
         return KeyBulkRevoked(dry_run=True, count=len(keys), keys=keys)
+    target = next(iter(owners)) if len(owners) == 1 else f"group:{data.group}"
     async with cp.change() as conn:
-        before = await repo.live_of(conn, owners)
-        now = utcnow()
-        entries: list[Entry] = []
-        revoked: list[KeyRead] = []
-        target = next(iter(sorted(owners))) if len(owners) == 1 else f"group:{data.group}"
-        for key in before:
-            await repo.set_values(conn, key.id, {"status": "revoked", "revoked_at": now, "updated_at": now})
-            after = await repo.get(conn, key.id)
-            assert after is not None
-            revoked.append(after)
-            detail = f"bulk revoke of {target}"
-            entries.append(
-                Entry("key.revoke", "key", key.id, before=state(key), after=state(after), detail=detail)
-            )
+        revoked, entries = await revoke_live(conn, owners, f"bulk revoke of {target}")
         await record(conn, who.origin, *entries)
     return KeyBulkRevoked(dry_run=False, count=len(revoked), keys=revoked)

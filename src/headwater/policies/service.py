@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from headwater.admin.access import Caller
-from headwater.audit.record import Entry, Origin, record
+from headwater.audit.record import Origin, change, record
 from headwater.control import ControlPlane
 from headwater.policies.schemas import PolicyRead, PolicySpec
 from headwater.problems import ConflictProblem, InvalidProblem, NotFoundProblem, OutsideTenantProblem
@@ -33,18 +33,6 @@ async def _check_references(conn: AsyncConnection, spec: PolicySpec, loc: tuple[
         for index, name in enumerate(getattr(spec.targets, field)):
             if not await directory.owner_exists(conn, kind, name):
                 raise InvalidProblem((*loc, "targets", field, index), f"unknown {kind} {name!r}")
-
-
-def audit_entry(name: str, before: PolicyRead | None, after: PolicyRead | None) -> Entry:
-    """``policy.create``, ``policy.update`` or ``policy.delete``, from the states around a change."""
-    verb = "create" if before is None else "delete" if after is None else "update"
-    return Entry(
-        action=f"policy.{verb}",
-        target_type="policy",
-        target_id=name,
-        before=before.model_dump(mode="json") if before is not None else None,
-        after=after.model_dump(mode="json") if after is not None else None,
-    )
 
 
 def targets(policy: PolicyRead, who: Caller) -> bool:
@@ -88,7 +76,7 @@ async def put(cp: ControlPlane, name: str, spec: PolicySpec, origin: Origin, *, 
         await put_in(conn, name, spec, ("body",))
         stored = await repo.get(conn, name)
         assert stored is not None
-        await record(conn, origin, audit_entry(name, before, stored))
+        await record(conn, origin, change("policy", name, before, stored))
     return stored
 
 
@@ -97,4 +85,4 @@ async def delete(cp: ControlPlane, name: str, origin: Origin) -> None:
         before = await repo.get(conn, name)
         if before is None or not await repo.delete_policy(conn, name):
             raise NotFoundProblem(f"policy {name} not found")
-        await record(conn, origin, audit_entry(name, before, None))
+        await record(conn, origin, change("policy", name, before, None))

@@ -16,13 +16,12 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from headwater.audit.record import Entry, Origin, record
+from headwater.audit.record import Entry, Origin, change, record
 from headwater.catalog import service as catalog
 from headwater.catalog.schemas import ModelSpec
 from headwater.control import ControlPlane
 from headwater.directory import accounts
 from headwater.directory import service as directory
-from headwater.directory.audit import audit_entry
 from headwater.directory.schemas import GroupSpec, ServiceAccountSpec, UserSpec
 from headwater.policies import service as policies
 from headwater.policies.schemas import PolicySpec
@@ -67,10 +66,8 @@ def _spec_of(kind: str, stored: BaseModel) -> BaseModel:
 def _entry(kind: str, name: str, before: Any, after: Any) -> Entry:
     if kind == "Model":
         return catalog.audit_entry(name, before, after)
-    if kind == "Policy":
-        return policies.audit_entry(name, before, after)
-    target_type = {"Group": "group", "User": "user", "ServiceAccount": "serviceaccount"}[kind]
-    return audit_entry(target_type, name, before, after)
+    target_type = {"Group": "group", "User": "user", "ServiceAccount": "serviceaccount", "Policy": "policy"}
+    return change(target_type[kind], name, before, after)
 
 
 def _loc(resource: Resource) -> tuple[str | int, ...]:

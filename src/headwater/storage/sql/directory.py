@@ -15,10 +15,7 @@ from headwater.directory.schemas import (
     UserRead,
     UserSpec,
 )
-from headwater.keys.schemas import KeyRead
-from headwater.storage.sql.keys import to_read
 from headwater.storage.sql.tables import (
-    api_keys,
     group_admins,
     group_members,
     groups,
@@ -202,17 +199,3 @@ async def delete_service_account(conn: AsyncConnection, name: str) -> bool:
 async def owner_exists(conn: AsyncConnection, owner_type: str, name: str) -> bool:
     table = {"user": users, "group": groups, "serviceaccount": service_accounts}[owner_type]
     return (await conn.execute(select(table.c.name).where(table.c.name == name))).first() is not None
-
-
-async def live_keys(conn: AsyncConnection, owner_type: str, name: str) -> list[KeyRead]:
-    """An owner's keys that are not revoked yet (what deleting the owner revokes)."""
-    query = (
-        select(api_keys)
-        .where(
-            api_keys.c.owner_type == owner_type,
-            api_keys.c.owner_name == name,
-            api_keys.c.status != "revoked",
-        )
-        .order_by(api_keys.c.id)
-    )
-    return [to_read(row) for row in (await conn.execute(query)).mappings()]

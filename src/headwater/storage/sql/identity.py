@@ -124,11 +124,6 @@ async def service_accounts_of(conn: AsyncConnection, group_names: Iterable[str])
     return frozenset((await conn.execute(query)).scalars())
 
 
-async def group_admin_names(conn: AsyncConnection, group: str) -> list[str]:
-    query = select(group_admins.c.user_name).where(group_admins.c.group_name == group)
-    return sorted((await conn.execute(query)).scalars())
-
-
 async def set_group_admins(conn: AsyncConnection, group: str, names: Iterable[str]) -> None:
     await conn.execute(delete(group_admins).where(group_admins.c.group_name == group))
     rows = [{"group_name": group, "user_name": name} for name in sorted(set(names))]

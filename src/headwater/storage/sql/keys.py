@@ -131,20 +131,10 @@ async def set_values(conn: AsyncConnection, key_id: str, values: dict[str, Any])
     return bool(result.rowcount)
 
 
-async def revoke_owned(conn: AsyncConnection, owner_type: str, owner_name: str) -> list[str]:
-    """Revokes every live key of an owner; returns their ids (for the audit trail)."""
-    now = utcnow()
-    result = await conn.execute(
-        update(api_keys)
-        .where(
-            api_keys.c.owner_type == owner_type,
-            api_keys.c.owner_name == owner_name,
-            api_keys.c.status != "revoked",
-        )
-        .values(status="revoked", revoked_at=now, updated_at=now)
-        .returning(api_keys.c.id)
-    )
-    return sorted(str(row[0]) for row in result)
+async def revoke_ids(conn: AsyncConnection, key_ids: list[str], now: datetime) -> None:
+    if key_ids:
+        values = {"status": "revoked", "revoked_at": now, "updated_at": now}
+        await conn.execute(update(api_keys).where(api_keys.c.id.in_(key_ids)).values(**values))
 
 
 async def secret_hash(conn: AsyncConnection, key_id: str) -> str | None:
