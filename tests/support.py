@@ -51,6 +51,15 @@ def wait_http(url: str, process: subprocess.Popen[bytes] | None = None, timeout:
     raise RuntimeError(f"{url} not ready after {timeout}s")
 
 
+def ready_or_stopped(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until ``url`` answers 200; a process that never gets there is stopped, never left running."""
+    try:
+        wait_http(url, process, timeout)
+    except BaseException:
+        stop(process, timeout=5.0)
+        raise
+
+
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30.0) -> str:
     """Stop a process (gracefully first) and return what it printed."""
     if process.poll() is None:
@@ -135,7 +144,7 @@ def start_sim(**options: Any) -> Sim:
     for name, value in options.items():
         args += [f"--{name.replace('_', '-')}", str(value)]
     process = headwater(*args)
-    wait_http(f"http://127.0.0.1:{port}/health", process)
+    ready_or_stopped(f"http://127.0.0.1:{port}/health", process)
     return Sim(f"http://127.0.0.1:{port}/v1", process)
 
 
@@ -187,7 +196,7 @@ def start_server(
     }
     process = headwater("serve", "--port", str(port), "--workers", str(workers), env=env)
     url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/readyz", process, timeout=60)
+    ready_or_stopped(f"{url}/readyz", process, timeout=60)
     return Server(url, token, database_url, process, env)
 
 

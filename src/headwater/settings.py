@@ -75,7 +75,27 @@ class Settings(BaseSettings):
     keys_max_active_per_user: int = Field(0, ge=0, description="Active keys per user; 0 = no maximum.")
     keys_max_requests_per_minute: int = Field(0, ge=0, description="Largest per-key request rate; 0 = any.")
     keys_max_tokens_per_minute: int = Field(0, ge=0, description="Largest per-key token rate; 0 = any.")
-    keys_max_budget: Decimal = Field(Decimal(0), ge=0, description="Largest per-key budget amount; 0 = any.")
+    keys_max_budget: Decimal = Field(
+        Decimal(0), ge=0, le=1_000_000_000, description="Largest per-key budget amount; 0 = any."
+    )
+    keys_max_budget_currency: str = Field(
+        "USD", pattern=r"^[A-Z]{3}$", description="The currency of HEADWATER_KEYS_MAX_BUDGET."
+    )
+    keys_max_rotation_grace: str = Field(
+        "24h", description="The longest grace a rotated key's old secret may get (10m, 24h)."
+    )
+
+    # upstream credentials
+    credential_env_prefix: str = Field(
+        "HEADWATER_UPSTREAM_",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
+        description="Deployments may read upstream credentials only from variables with this prefix.",
+    )
+    oidc_link_verified_email: bool = Field(
+        False,
+        description="Link a first sign-in to a declared user with the same email when the token says "
+        "email_verified.",
+    )
 
     # server
     host: str = "127.0.0.1"
@@ -85,6 +105,24 @@ class Settings(BaseSettings):
 
     # gateway
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
+    admin_max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest admin API request body (apply included)."
+    )
+    max_response_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest non-streamed upstream response (502 beyond it)."
+    )
+    max_stream_event_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest single server-sent event from an upstream stream."
+    )
+    upstream_deadline_s: float = Field(
+        900.0, gt=0, le=86_400, description="Default total time a call may take (a deployment's deadline)."
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=3600, description="Time a client has to send a request's headers."
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="Time a client has between two parts of a request body."
+    )
     upstream_connect_timeout_s: float = Field(5.0, gt=0)
     upstream_timeout_s: float = Field(
         300.0, gt=0, description="Default upstream timeout (until the response starts and between chunks)."
@@ -142,7 +180,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{cidr!r} is not a CIDR such as 10.0.0.0/8") from None
         return value
 
-    @field_validator("keys_default_expiry", "keys_max_expiry")
+    @field_validator("keys_default_expiry", "keys_max_expiry", "keys_max_rotation_grace")
     @classmethod
     def _duration(cls, value: str) -> str:
         if value:

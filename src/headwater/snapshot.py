@@ -33,6 +33,8 @@ class DeploymentView:
     credential: str | None
     timeout_s: float | None
     weight: int
+    #: Total seconds a call may take (None: the server's default).
+    deadline_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class ModelView:
     created: int
     context_window: int | None = None
     limits: tuple[ModelLimit, ...] = ()
+    #: Most output tokens per choice (None: the server's default), the default and the cap.
+    max_output_tokens: int | None = None
 
     @property
     def enabled(self) -> bool:
@@ -107,7 +111,8 @@ class Snapshot:
     models: Mapping[str, ModelView] = field(default_factory=lambda: MappingProxyType({}))
     #: Active policies, highest priority first (then by name).
     policies: tuple[PolicyView, ...] = ()
-    #: The groups of each principal (``user:alice`` → its groups, ``serviceaccount:x`` → its group).
+    #: The groups of each principal (``user:alice`` → its groups, ``serviceaccount:x`` → its group,
+    #: ``group:devs`` → ``("devs",)``: a group-owned key is governed by its group's policies).
     memberships: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     #: OIDC subject → user name, for the users who have signed in before.
     subjects: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -115,6 +120,11 @@ class Snapshot:
     disabled: frozenset[str] = frozenset()
     #: User names already linked to an OIDC subject (another subject with that name gets a suffix).
     linked: frozenset[str] = frozenset()
+    #: Every user name (a new OIDC subject never takes an existing user's name).
+    user_names: frozenset[str] = frozenset()
+    #: Email (lower case) → name of the users not yet linked to a subject, for linking a first
+    #: sign-in by a verified email (HEADWATER_OIDC_LINK_VERIFIED_EMAIL).
+    unlinked_emails: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Groups that come from the identity provider (``source: oidc``); the other groups are local.
     external_groups: frozenset[str] = frozenset()
 

@@ -15,6 +15,9 @@ ModelKind = Literal["chat", "completion", "embedding"]
 Access = Literal["open", "restricted"]
 ModelStatus = Literal["active", "disabled"]
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,255}$"
+#: Bounds that keep every figure exact in the database, in Redis (int64) and in JSON.
+MAX_COUNT = 1_000_000_000_000  # requests or tokens in a limit
+MAX_TOKENS_PER_CALL = 100_000_000  # a context window or an output cap
 
 
 class _Strict(BaseModel):
@@ -36,7 +39,19 @@ class DeploymentSpec(_Strict):
     credential_env: str | None = Field(
         None, pattern=ENV_NAME, description="Environment variable holding the upstream API key."
     )
-    timeout: float | None = Field(None, gt=0, le=3600, description="Seconds; default from settings.")
+    timeout: float | None = Field(
+        None,
+        gt=0,
+        le=3600,
+        description="Seconds until the response starts and between two chunks; default from settings.",
+    )
+    deadline: float | None = Field(
+        None,
+        gt=0,
+        le=86_400,
+        description="Seconds a whole call (a stream included) may take; "
+        "default HEADWATER_UPSTREAM_DEADLINE_S.",
+    )
     weight: int = Field(1, ge=1, le=1000)
 
     @field_validator("base_url")
@@ -53,8 +68,8 @@ class DeploymentSpec(_Strict):
 class ModelLimit(_Strict):
     """A model-wide capacity limit, shared by every caller (protects a shared deployment)."""
 
-    requests: int | None = Field(None, ge=1)
-    tokens: int | None = Field(None, ge=1)
+    requests: int | None = Field(None, ge=1, le=MAX_COUNT)
+    tokens: int | None = Field(None, ge=1, le=MAX_COUNT)
     window: str = Field(pattern=r"^[1-9][0-9]{0,5}[smhd]$", description="Rolling window: 30s, 1m, 1h, 1d.")
 
 
@@ -62,7 +77,14 @@ class ModelSpec(_Strict):
     kind: ModelKind = "chat"
     access: Access = "open"
     description: str = Field("", max_length=2000)
-    context_window: int | None = Field(None, ge=1)
+    context_window: int | None = Field(None, ge=1, le=MAX_TOKENS_PER_CALL)
+    max_output_tokens: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_TOKENS_PER_CALL,
+        description="The most output tokens one choice may generate: the maximum given to calls that "
+        "set none, and a larger max_tokens is refused. Default: HEADWATER_DEFAULT_MAX_TOKENS.",
+    )
     pricing: Pricing = Field(default_factory=Pricing)
     status: ModelStatus = "active"
     deployments: list[DeploymentSpec] = Field(min_length=1, max_length=64)
@@ -77,6 +99,9 @@ class ModelRead(ModelSpec):
     name: str
     created_at: datetime
     updated_at: datetime
+    deployments: list[DeploymentSpec] = Field(
+        description="Where the model runs: shown to admins and auditors only (empty for everyone else)."
+    )
 
 
 def _without_userinfo(url: str, replacement: str | None) -> str:

@@ -20,6 +20,7 @@ def _deployment(row: RowMapping) -> DeploymentSpec:
         upstream_model=row["upstream_model"],
         credential_env=row["credential_env"],
         timeout=row["timeout_s"],
+        deadline=row["deadline_s"],
         weight=row["weight"],
     )
 
@@ -31,6 +32,7 @@ def _model(row: RowMapping, deps: list[DeploymentSpec]) -> ModelRead:
         access=row["access"],
         description=row["description"],
         context_window=row["context_window"],
+        max_output_tokens=row["max_output_tokens"],
         pricing=Pricing(
             input_per_million=row["input_per_million"],
             output_per_million=row["output_per_million"],
@@ -68,6 +70,7 @@ def _columns(spec: ModelSpec) -> dict[str, Any]:
         "access": spec.access,
         "description": spec.description,
         "context_window": spec.context_window,
+        "max_output_tokens": spec.max_output_tokens,
         "input_per_million": spec.pricing.input_per_million,
         "output_per_million": spec.pricing.output_per_million,
         "currency": spec.pricing.currency,
@@ -98,6 +101,7 @@ async def upsert(conn: AsyncConnection, name: str, spec: ModelSpec, *, exists: b
                 "upstream_model": dep.upstream_model,
                 "credential_env": dep.credential_env,
                 "timeout_s": dep.timeout,
+                "deadline_s": dep.deadline,
                 "weight": dep.weight,
             }
             for position, dep in enumerate(spec.deployments)

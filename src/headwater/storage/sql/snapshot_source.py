@@ -29,11 +29,17 @@ class SqlSnapshotSource:
             revision = await current_revision(conn)
             disabled: set[str] = set()
             subjects: dict[str, str] = {}
-            for row in (await conn.execute(select(users.c.name, users.c.subject, users.c.status))).mappings():
+            names: set[str] = set()
+            unlinked_emails: dict[str, str] = {}
+            query = select(users.c.name, users.c.subject, users.c.status, users.c.email)
+            for row in (await conn.execute(query)).mappings():
+                names.add(row["name"])
                 if row["status"] != "active":
                     disabled.add(f"user:{row['name']}")
                 if row["subject"]:
                     subjects[row["subject"]] = row["name"]
+                elif row["email"]:
+                    unlinked_emails[row["email"].lower()] = row["name"]
             memberships: dict[str, list[str]] = {}
             for row in (
                 await conn.execute(
@@ -66,18 +72,25 @@ class SqlSnapshotSource:
                             credential=os.environ.get(dep.credential_env) if dep.credential_env else None,
                             timeout_s=dep.timeout,
                             weight=dep.weight,
+                            deadline_s=dep.deadline,
                         )
                         for position, dep in enumerate(model.deployments)
                     ),
                     created=int(model.created_at.timestamp()),
                     context_window=model.context_window,
                     limits=tuple(model.limits),
+                    max_output_tokens=model.max_output_tokens,
                 )
             for row in (
                 await conn.execute(select(group_members).order_by(group_members.c.group_name))
             ).mappings():
                 memberships.setdefault(f"user:{row['user_name']}", []).append(row["group_name"])
-            external = (await conn.execute(select(groups.c.name).where(groups.c.source == "oidc"))).scalars()
+            external: set[str] = set()
+            for row in (await conn.execute(select(groups.c.name, groups.c.source))).mappings():
+                # A group-owned key calls as its group: the group's policies govern it.
+                memberships[f"group:{row['name']}"] = [row["name"]]
+                if row["source"] == "oidc":
+                    external.add(row["name"])
             external_groups = frozenset(external)
             policies = [
                 PolicyView(
@@ -101,6 +114,8 @@ class SqlSnapshotSource:
             subjects=MappingProxyType(subjects),
             disabled=frozenset(disabled),
             linked=frozenset(subjects.values()),
+            user_names=frozenset(names),
+            unlinked_emails=MappingProxyType(unlinked_emails),
             external_groups=external_groups,
         )
 

@@ -113,6 +113,7 @@ models = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("limits", JSON, nullable=True),  # model-wide capacity limits
+    Column("max_output_tokens", Integer, nullable=True),  # per choice; the default and the cap
 )
 
 deployments = Table(
@@ -126,6 +127,7 @@ deployments = Table(
     Column("credential_env", String(256), nullable=True),
     Column("timeout_s", Float, nullable=True),
     Column("weight", Integer, nullable=False, default=1),
+    Column("deadline_s", Float, nullable=True),  # total time a call may take
 )
 
 api_keys = Table(
@@ -151,6 +153,8 @@ api_keys = Table(
     Column("previous_hash", String(64), nullable=True),
     Column("previous_expires_at", UTCDateTime, nullable=True),
     Column("rotated_at", UTCDateTime, nullable=True),
+    # What an admin set on the key (models, expiry, limits, disabled): the owner may only tighten it.
+    Column("restrictions", JSON, nullable=True),
     Index("ix_api_keys_owner", "owner_type", "owner_name"),
 )
 
@@ -176,6 +180,17 @@ usage_events = Table(
     Column("ttft_ms", Float, nullable=True),
     Column("streamed", Boolean, nullable=False),
     Column("estimated", Boolean, nullable=False),
+)
+
+# Usage (and limit) events the database refused for their data: kept whole, never retried.
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("ts", UTCDateTime, nullable=False, index=True),
+    Column("kind", String(32), nullable=False),  # usage | limit events
+    Column("payload", JSON, nullable=False),
+    Column("error", Text, nullable=False),
 )
 
 policies = Table(
