@@ -22,16 +22,23 @@ Amount = Annotated[
     Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
 ]
 
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_DURATION = re.compile(r"^(\d{1,20})([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+#: The longest duration (and the furthest date ahead) anything accepts: 100 years of 365 days.
+#: Far beyond any sane expiry or grace, and far from what dates and timedeltas can hold.
+MAX_DURATION = timedelta(days=36500)
 
 
 def parse_duration(text: str) -> timedelta:
-    """``30d``, ``12h``, ``90m``, ``2w``, ``45s`` → a timedelta."""
+    """``30d``, ``12h``, ``90m``, ``2w``, ``45s`` → a timedelta, at most :data:`MAX_DURATION`."""
     match = _DURATION.match(text.strip())
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"invalid duration {text!r}: use a positive number and s, m, h, d or w, e.g. 30d")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {text!r} is too long: at most 100 years (36500d)")
+    return timedelta(seconds=seconds)
 
 
 def split_owner(owner: str) -> tuple[str, str]:

@@ -17,6 +17,7 @@ from tests.support import Server, Sim, apply, create_key, model_doc, start_serve
 pytestmark = pytest.mark.e2e
 
 SECRET_URL_SUFFIX = "svc:s3cr3t@"
+CREDENTIAL = "HEADWATER_UPSTREAM_TENANCY_KEY"
 
 
 def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def world(database_url: str, sim: Sim) -> Iterator[Server]:
         doc("User", "carol", groups=["research"]),
         doc("ServiceAccount", "research-bot", group="research"),
         doc("ServiceAccount", "eng-bot", group="engineering"),
-        model_doc("tenancy-model", secret_url, deployment={"credential_env": "TENANCY_UPSTREAM_KEY"}),
+        model_doc("tenancy-model", secret_url, deployment={"credential_env": CREDENTIAL}),
         doc("Policy", "engineering-tier", targets={"groups": ["engineering"]}),
         doc("Policy", "research-tier", targets={"groups": ["research"]}),
         doc("Policy", "alice-tier", priority=10, **one_request("alice")),
@@ -99,19 +100,18 @@ def test_a_user_reads_only_the_policies_that_target_them(alice: httpx.Client, bo
     assert alice.get("/policies/research-tier").status_code == 404
     assert alice.get("/policies/alice-tier").status_code == 200
     assert names(bob.get("/policies")) == ["research-bots", "research-tier"]
-    assert bob.get("/policies/carol-tier").status_code == 404  # he manages carol's keys, not her tier
+    assert bob.get("/policies/carol-tier").status_code == 404  # he sees carol's keys, not her tier
 
 
 def test_the_catalog_hides_upstream_credentials_from_users(world: Server, alice: httpx.Client) -> None:
     shown = alice.get("/models/tenancy-model").json()
-    deployment = shown["deployments"][0]
-    assert deployment["credential_env"] is None
-    assert SECRET_URL_SUFFIX not in deployment["base_url"] and "s3cr3t" not in str(shown)
+    assert shown["deployments"] == []  # upstream URLs and credential variables are internals
+    assert "s3cr3t" not in str(shown) and CREDENTIAL not in str(shown)
     listed = [m for m in alice.get("/models").json()["items"] if m["name"] == "tenancy-model"]
     assert listed == [shown]
     with world.admin() as admin:
         full = admin.get("/models/tenancy-model").json()["deployments"][0]
-    assert full["credential_env"] == "TENANCY_UPSTREAM_KEY" and SECRET_URL_SUFFIX in full["base_url"]
+    assert full["credential_env"] == CREDENTIAL and SECRET_URL_SUFFIX in full["base_url"]
 
 
 def test_a_group_admin_reads_their_group(bob: httpx.Client) -> None:
@@ -190,3 +190,70 @@ def test_usage_and_limit_events_are_narrowed_to_the_tenant(
     assert principals(bob, "/usage/events", user="carol") == {"user:carol"}
     assert principals(bob, "/usage/events", user="alice") == set()
     assert principals(bob, "/usage/limit-events") == {"user:carol"}
+
+
+CHANGES = [
+    ("PATCH", "", {"name": "mine now"}),
+    ("PATCH", "", {"limits": None}),
+    ("POST", "/disable", None),
+    ("POST", "/enable", None),
+    ("POST", "/revoke", None),
+    ("POST", "/rotate", {"grace": "1h"}),
+]
+
+
+def test_a_group_admin_sees_but_never_changes_a_members_key(world: Server, bob: httpx.Client) -> None:
+    carols = create_key(world, owner="user:carol", limits={"requests_per_minute": 5})
+    assert bob.get(f"/keys/{carols['id']}").json()["owner"] == "user:carol"
+    listed = bob.get("/keys", params={"owner": "user:carol"}).json()["items"]
+    assert carols["id"] in {key["id"] for key in listed}
+    assert {key["owner"] for key in listed} == {"user:carol"}
+    for method, suffix, body in CHANGES:
+        response = bob.request(method, f"/keys/{carols['id']}{suffix}", json=body)
+        assert response.status_code == 403, (method, suffix, response.text)
+        assert "Group admins manage only their groups' and their service accounts' keys" in response.text
+    for body in ({"user": "carol"}, {"user": "carol", "dry_run": True}):
+        assert bob.post("/keys/revoke", json=body).status_code == 403
+    assert bob.post("/keys", json={"name": "for carol", "owner": "user:carol"}).status_code == 403
+
+    with world.admin() as admin:
+        kept = admin.get(f"/keys/{carols['id']}").json()
+        denied = admin.get(
+            "/audit/events", params={"actor": "user:bob", "target": carols["id"], "outcome": "denied"}
+        ).json()["items"]
+    assert kept["name"] == "test" and kept["status"] == "active"
+    assert kept["limits"]["requests_per_minute"] == 5
+    assert {event["action"] for event in denied} == {"key.update", "key.revoke", "key.rotate"}
+    # the old secret still works: nobody else holds a working secret for carol's key
+    headers = {"Authorization": f"Bearer {carols['key']}"}
+    assert httpx.get(f"{world.v1}/models", headers=headers, timeout=30).status_code == 200
+
+
+def test_a_group_admin_manages_the_groups_and_its_service_accounts_keys(
+    world: Server, bob: httpx.Client
+) -> None:
+    for owner in ("group:research", "serviceaccount:research-bot"):
+        made = bob.post("/keys", json={"name": "team", "owner": owner})
+        assert made.status_code == 201, made.text
+        key_id = made.json()["id"]
+        renamed = bob.patch(f"/keys/{key_id}", json={"name": "team key"})
+        assert renamed.status_code == 200 and renamed.json()["name"] == "team key"
+        rotated = bob.post(f"/keys/{key_id}/rotate", json={"grace": "24h"})
+        assert rotated.status_code == 200 and rotated.json()["key"] != made.json()["key"]
+        assert bob.post(f"/keys/{key_id}/disable").json()["status"] == "disabled"
+        assert bob.post(f"/keys/{key_id}/enable").json()["status"] == "active"
+        assert bob.post(f"/keys/{key_id}/revoke").json()["status"] == "revoked"
+    admins = create_key(world, owner="serviceaccount:research-bot")
+    assert bob.post(f"/keys/{admins['id']}/rotate").status_code == 200
+
+
+def test_a_rotation_grace_over_the_maximum_is_422_for_everyone(world: Server, bob: httpx.Client) -> None:
+    key_id = create_key(world, owner="serviceaccount:research-bot")["id"]
+    with world.admin() as admin:
+        for client in (admin, bob):
+            response = client.post(f"/keys/{key_id}/rotate", json={"grace": "25h"})
+            assert response.status_code == 422, response.text
+            [error] = response.json()["detail"]
+            assert error["loc"] == ["body", "grace"]
+            assert error["msg"] == "at most 1 day (HEADWATER_KEYS_MAX_ROTATION_GRACE)"
+        assert admin.post(f"/keys/{key_id}/rotate", json={"grace": "1440m"}).status_code == 200

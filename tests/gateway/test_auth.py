@@ -93,6 +93,23 @@ async def test_a_cached_key_is_checked_again_against_a_new_snapshot() -> None:
     )
 
 
+async def test_an_expired_key_is_refused_and_a_cached_key_lapses_when_it_expires(clock: list[float]) -> None:
+    expired, expiring = new_key("abcdefghijkl"), new_key("mnopqrstuvwx")
+    snap = snapshot(
+        view(expired.hash, expires_at=NOW - 1),
+        view(expiring.hash, id="mnopqrstuvwx", expires_at=NOW + 60),
+    )
+    auth = Authenticator()
+    assert await refused(auth, expired.key, snap) == "key_expired"
+    assert (await call(auth, expiring.key, snap)).id == "mnopqrstuvwx"
+    header = f"Bearer {expiring.key}".encode()
+    clock[0] = NOW + 59
+    assert auth.cached(header, snap) is not None  # verified once, served from the cache
+    clock[0] = NOW + 60  # the same snapshot: the cached entry must lapse on its own
+    assert auth.cached(header, snap) is None
+    assert await refused(auth, expiring.key, snap) == "key_expired"
+
+
 def forwarded(user: str, groups: str, client: str = "127.0.0.1") -> dict[str, Any]:
     headers = [(b"x-forwarded-user", user.encode()), (b"x-forwarded-groups", groups.encode())]
     return {"headers": headers, "client": (client, 50000)}

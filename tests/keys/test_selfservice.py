@@ -75,7 +75,7 @@ def test_a_user_creates_their_own_key_with_the_default_expiry(world: Server, sim
 
 
 def test_requests_beyond_the_maxima_are_422(world: Server) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({"expires_in": "45d"}, "expires_in", "HEADWATER_KEYS_MAX_EXPIRY"),
         ({"limits": {"requests_per_minute": 61}}, "requests_per_minute", "at most 60"),
         ({"limits": {"tokens_per_minute": 10001}}, "tokens_per_minute", "at most 10000"),

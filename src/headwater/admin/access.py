@@ -11,6 +11,10 @@ everybody, and a test fails). A permission names a rule:
 A caller's tenant: admins and auditors see everything; a user sees themself and their own keys and
 usage; a group admin also sees their groups' service accounts, members and group-owned keys.
 Objects outside the tenant answer 404, exactly as if they did not exist, so ids cannot be probed.
+
+Seeing is not managing (:meth:`Tenancy.manages`): a user manages their own keys; a group admin also
+their groups' keys and their service accounts' keys, but never a member's personal key, which they
+only see (metadata, usage). Changing a key one sees but does not manage is 403 (audited as denied).
 """
 
 from __future__ import annotations
@@ -158,6 +162,7 @@ class Tenancy:
     groups: frozenset[str] = frozenset()  # the groups they are in or administer
     managed_groups: frozenset[str] = frozenset()  # the groups they administer
     service_accounts: frozenset[str] = frozenset()  # the service accounts of those groups
+    me: str = ""  # the caller's own user name (empty for admins and auditors)
 
     def sees(self, owner: str | None) -> bool:
         """Whether a key or usage owner (``user:NAME``, ``group:NAME``, ``serviceaccount:NAME``) is theirs."""
@@ -173,6 +178,15 @@ class Tenancy:
         if kind == "serviceaccount":
             return name in self.service_accounts
         return False
+
+    def manages(self, owner: str | None) -> bool:
+        """Whether the caller may change keys of ``owner``: their own, their groups' and their groups'
+        service accounts' keys; never another user's personal key, even a member's they can see."""
+        if self.everything:
+            return True
+        if owner is not None and owner.startswith("user:"):
+            return bool(self.me) and owner == f"user:{self.me}"
+        return self.sees(owner)
 
     @property
     def owners(self) -> frozenset[str] | None:
@@ -201,6 +215,7 @@ async def tenancy_of(conn: AsyncConnection, principal: Principal) -> Tenancy:
         groups=principal.groups | managed,
         managed_groups=managed,
         service_accounts=accounts,
+        me=principal.name,
     )
 
 

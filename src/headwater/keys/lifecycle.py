@@ -1,7 +1,10 @@
 """A key's lifecycle: disable and enable, revoke (one key, or in bulk), rotate its secret.
 
 Every verb is one transaction that also writes its audit event, and bumps the revision, so every
-gateway stops (or starts) honouring the key within a second.
+gateway stops (or starts) honouring the key within a second. Every verb needs a key the caller
+manages (a group admin sees members' personal keys but changes none: 403). An admin's disable is
+recorded as a restriction that only an admin's enable lifts (:mod:`headwater.keys.restrictions`);
+a rotation grace is at most ``HEADWATER_KEYS_MAX_ROTATION_GRACE``, for everyone.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from headwater.admin.access import Caller
 from headwater.audit.record import Entry, record
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
-from headwater.keys import secret
+from headwater.keys import restrictions, secret
 from headwater.keys.schemas import KeyBulkRevoke, KeyBulkRevoked, KeyCreated, KeyRead
-from headwater.keys.service import current, state
+from headwater.keys.selfservice import KeyRules
+from headwater.keys.service import check_manages, managed, state
 from headwater.names import parse_duration
 from headwater.problems import ConflictProblem, NotFoundProblem, OutsideTenantProblem
 from headwater.storage.sql import directory
@@ -28,12 +32,21 @@ async def set_status(cp: ControlPlane, key_id: str, who: Caller, wanted: str) ->
     """``disabled`` stops a key until it is enabled again; ``active`` enables it."""
     verb = "disable" if wanted == "disabled" else "enable"
     async with cp.change() as conn:
-        before = await current(conn, who, key_id)
+        before = await managed(conn, who, key_id)
         if before.status == "revoked":
             raise ConflictProblem(f"API key {key_id} is revoked; a revoked key cannot be {verb}d")
-        if before.status == wanted:
+        values: dict[str, object] = {"status": wanted}
+        if who.principal.is_admin:
+            fresh = restrictions.set_by_admin(before.restrictions, values)
+            values["restrictions"] = restrictions.stored(fresh)
+            unchanged = before.status == wanted and fresh == before.restrictions
+        else:
+            if wanted == "active":
+                restrictions.check_enable(before)
+            unchanged = before.status == wanted
+        if unchanged:
             return before
-        await repo.set_values(conn, key_id, {"status": wanted, "updated_at": utcnow()})
+        await repo.set_values(conn, key_id, {**values, "updated_at": utcnow()})
         after = await repo.get(conn, key_id)
         assert after is not None
         entry = Entry(f"key.{verb}", "key", key_id, before=state(before), after=state(after))
@@ -43,7 +56,7 @@ async def set_status(cp: ControlPlane, key_id: str, who: Caller, wanted: str) ->
 
 async def revoke(cp: ControlPlane, key_id: str, who: Caller) -> KeyRead:
     async with cp.change() as conn:
-        before = await current(conn, who, key_id)
+        before = await managed(conn, who, key_id)
         if before.status == "revoked":
             return before
         now = utcnow()
@@ -55,12 +68,15 @@ async def revoke(cp: ControlPlane, key_id: str, who: Caller) -> KeyRead:
     return after
 
 
-async def rotate(cp: ControlPlane, key_id: str, who: Caller, grace: str | None) -> KeyCreated:
+async def rotate(
+    cp: ControlPlane, key_id: str, who: Caller, grace: str | None, rules: KeyRules
+) -> KeyCreated:
     """A new secret for the same key (returned once); the old one works for ``grace``, if given."""
     period = parse_duration(grace) if grace else timedelta(0)
+    rules.check_grace(period)
     fresh = secret.new_key(key_id)
     async with cp.change() as conn:
-        before = await current(conn, who, key_id)
+        before = await managed(conn, who, key_id)
         if before.status == "revoked":
             raise ConflictProblem(f"API key {key_id} is revoked; create a new key instead")
         old_hash = await repo.secret_hash(conn, key_id)
@@ -85,13 +101,15 @@ async def rotate(cp: ControlPlane, key_id: str, who: Caller, grace: str | None) 
 
 
 async def _selected(cp: ControlPlane, who: Caller, data: KeyBulkRevoke) -> frozenset[str]:
-    """The owners a bulk revoke covers; a target outside the caller's tenant answers 404."""
+    """The owners a bulk revoke covers; a target outside the caller's tenant answers 404, a member
+    of a group the caller administers 403 (their personal keys are not the group admin's)."""
     tenancy = who.tenancy
     async with cp.read() as conn:
         if data.user is not None:
             owner = f"user:{data.user}"
             if not await directory.owner_exists(conn, "user", data.user) or not tenancy.sees(owner):
                 raise _missing(tenancy.everything, f"user {data.user} not found")
+            check_manages(who, owner)
             return frozenset({owner})
         if data.service_account is not None:
             owner = f"serviceaccount:{data.service_account}"

@@ -1,9 +1,16 @@
 """API keys: create (the secret is returned once), list, read and update, within the caller's tenant.
 
-Admins manage every key. Anyone else manages the keys of their tenant (their own; a group admin also
-their groups' and service accounts' keys) and creates keys under the self-service rules
+Admins manage every key. Anyone else sees the keys of their tenant and manages those of their own
+(:meth:`~headwater.admin.access.Tenancy.manages`): their own keys; a group admin also their groups' and
+service accounts' keys, while members' personal keys are only visible to them (changing one is 403).
+Non-admins create and change keys under the self-service rules
 (:class:`~headwater.keys.selfservice.KeyRules`): only for models their policies allow, within the
-maximum expiry, per-key limits and number of keys. Lifecycle verbs are in :mod:`headwater.keys.lifecycle`.
+maximum expiry, per-key limits (a limit left out gets the maximum) and number of keys; and only
+tightening what an admin set (:mod:`headwater.keys.restrictions`).
+
+The number of live keys per user holds under concurrent creation: the transaction first locks the
+owner's user row (:func:`~headwater.storage.sql.keys.lock_user`), then counts, then inserts.
+Lifecycle verbs are in :mod:`headwater.keys.lifecycle`.
 """
 
 from __future__ import annotations
@@ -18,8 +25,8 @@ from headwater.admin.access import Caller
 from headwater.audit.record import Entry, record
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
-from headwater.keys import secret
-from headwater.keys.schemas import KeyCreate, KeyCreated, KeyPage, KeyRead, KeyUpdate
+from headwater.keys import restrictions, secret
+from headwater.keys.schemas import KeyCreate, KeyCreated, KeyLimits, KeyPage, KeyRead, KeyUpdate
 from headwater.keys.selfservice import KeyRules
 from headwater.names import parse_duration, split_owner
 from headwater.policies.plan import allowed_models
@@ -29,6 +36,11 @@ from headwater.storage.sql import catalog, directory
 from headwater.storage.sql import keys as repo
 
 SnapshotFn = Callable[[], Snapshot]
+
+NOT_MANAGED = (
+    "Group admins manage only their groups' and their service accounts' keys; {owner}'s own keys "
+    "are changed only by {owner} or an admin."
+)
 
 
 def state(key: KeyRead) -> dict[str, Any]:
@@ -65,9 +77,7 @@ def _owner(who: Caller, requested: str | None) -> str | None:
         return None if principal.kind == "bootstrap" else f"user:{principal.name}"
     if principal.is_admin:
         return requested
-    kind, _, name = requested.partition(":")
-    mine = name == principal.name if kind == "user" else who.tenancy.sees(requested)
-    if not mine:
+    if not who.tenancy.manages(requested):
         raise ForbiddenProblem(
             "You may create keys for yourself and for the groups and service accounts you administer."
         )
@@ -85,6 +95,10 @@ def _expiry(data: KeyCreate, now: datetime) -> datetime | None:
     return expires_at
 
 
+def _limits_value(limits: KeyLimits | None) -> dict[str, Any] | None:
+    return limits.model_dump(mode="json") if limits else None
+
+
 async def create(
     cp: ControlPlane, data: KeyCreate, who: Caller, rules: KeyRules, snapshot: SnapshotFn
 ) -> KeyCreated:
@@ -92,20 +106,32 @@ async def create(
     expires_at = _expiry(data, now)
     owner = _owner(who, data.owner)
     self_service = not who.principal.is_admin
+    limits = data.limits
     if self_service:
         field = "expires_in" if data.expires_in is not None else "expires_at"
         expires_at = rules.expiry(expires_at, now, field)
-        rules.check_limits(data.limits)
+        rules.check_limits(limits)
+        limits = rules.filled(limits)
         assert owner is not None
         _check_allowed(snapshot(), owner, data.models)
+    values: dict[str, Any] = {
+        "models": sorted(set(data.models)) if data.models is not None else None,
+        "limits": _limits_value(limits),
+        "expires_at": expires_at,
+    }
+    if not self_service:
+        values["restrictions"] = restrictions.stored(restrictions.set_by_admin(None, values))
     new = secret.new_key()
     async with cp.change() as conn:
         owner_type = owner_name = None
         if owner is not None:
             owner_type, owner_name = split_owner(owner)
+            counted = self_service and owner_type == "user" and rules.max_active_per_user > 0
+            if counted:  # first in the transaction: concurrent creations for this user wait here
+                await repo.lock_user(conn, owner_name)
             if not await directory.owner_exists(conn, owner_type, owner_name):
                 raise InvalidProblem(("body", "owner"), f"{owner} does not exist")
-            if self_service and owner_type == "user":
+            if counted:
                 rules.check_count(owner, await repo.count_live(conn, owner_type, owner_name))
         await _check_models(conn, data.models, "models")
         await repo.insert(
@@ -118,13 +144,11 @@ async def create(
                 "description": data.description,
                 "owner_type": owner_type,
                 "owner_name": owner_name,
-                "models": sorted(set(data.models)) if data.models is not None else None,
                 "status": "active",
-                "limits": data.limits.model_dump(mode="json") if data.limits else None,
-                "expires_at": expires_at,
                 "created_by": who.actor,
                 "created_at": now,
                 "updated_at": now,
+                **values,
             },
         )
         created = await repo.get(conn, new.id)
@@ -140,6 +164,19 @@ async def current(conn: AsyncConnection, who: Caller, key_id: str) -> KeyRead:
         raise NotFoundProblem(f"API key {key_id} not found")
     if not who.tenancy.sees(found.owner):
         raise OutsideTenantProblem(f"API key {key_id} not found")
+    return found
+
+
+def check_manages(who: Caller, owner: str | None) -> None:
+    """403 for an owner the caller sees but may not change the keys of (a member, for a group admin)."""
+    if not who.tenancy.manages(owner):
+        raise ForbiddenProblem(NOT_MANAGED.format(owner=owner))
+
+
+async def managed(conn: AsyncConnection, who: Caller, key_id: str) -> KeyRead:
+    """A key the caller may change: 404 outside their tenant, 403 for a key they only see."""
+    found = await current(conn, who, key_id)
+    check_manages(who, found.owner)
     return found
 
 
@@ -176,17 +213,14 @@ async def page(
     return KeyPage(items=items, next=next_cursor)
 
 
-def _check_update(who: Caller, rules: KeyRules, snapshot: SnapshotFn, key: KeyRead, data: KeyUpdate) -> None:
+def _check_update(rules: KeyRules, snapshot: SnapshotFn, key: KeyRead, data: KeyUpdate) -> None:
     """Self-service rules on a change: the same as on creation."""
-    if who.principal.is_admin:
-        return
     values = data.model_dump(exclude_unset=True)
     if "expires_at" in values:
         now = utcnow()
         if values["expires_at"] is None and rules.max_expiry is not None:
             raise InvalidProblem(("body", "expires_at"), "self-service keys must expire")
         rules.expiry(values["expires_at"], now, "expires_at")
-    rules.check_limits(data.limits)
     if key.owner is not None:
         _check_allowed(snapshot(), key.owner, data.models)
 
@@ -194,18 +228,27 @@ def _check_update(who: Caller, rules: KeyRules, snapshot: SnapshotFn, key: KeyRe
 async def update(
     cp: ControlPlane, key_id: str, data: KeyUpdate, who: Caller, rules: KeyRules, snapshot: SnapshotFn
 ) -> KeyRead:
+    admin = who.principal.is_admin
     values: dict[str, Any] = data.model_dump(exclude_unset=True)
-    if "expires_at" in values and values["expires_at"] is not None and values["expires_at"].tzinfo is None:
-        raise InvalidProblem(("body", "expires_at"), "expires_at needs a timezone")
-    if data.limits is not None:
-        values["limits"] = data.limits.model_dump(mode="json")
+    if "limits" in values:
+        values["limits"] = _limits_value(data.limits)
+        if not admin:
+            rules.check_limits(data.limits)
     if "models" in values and values["models"] is not None:
         values["models"] = sorted(set(values["models"]))
     async with cp.change() as conn:
-        before = await current(conn, who, key_id)
+        before = await managed(conn, who, key_id)
         if before.status == "revoked":
             raise InvalidProblem(("path", "key_id"), "a revoked key cannot be changed")
-        _check_update(who, rules, snapshot, before, data)
+        if admin:
+            if values:
+                changed = restrictions.set_by_admin(before.restrictions, values)
+                values["restrictions"] = restrictions.stored(changed)
+        else:
+            _check_update(rules, snapshot, before, data)
+            restrictions.check_tightened(before, values)
+            if "limits" in values:  # a dimension left out gets the maximum, never "unlimited"
+                values["limits"] = _limits_value(rules.filled(data.limits))
         await _check_models(conn, data.models, "models")
         if values:
             values["updated_at"] = utcnow()

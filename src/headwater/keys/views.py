@@ -81,7 +81,7 @@ async def disable_key(key_id: str, cp: ControlPlaneDep, who: CallerDep) -> KeyRe
     return await lifecycle.set_status(cp, key_id, who, "disabled")
 
 
-@router.post("/{key_id}/enable", summary="Enable a disabled key")
+@router.post("/{key_id}/enable", summary="Enable a disabled key (one an admin disabled: admins only)")
 async def enable_key(key_id: str, cp: ControlPlaneDep, who: CallerDep) -> KeyRead:
     return await lifecycle.set_status(cp, key_id, who, "active")
 
@@ -97,8 +97,9 @@ async def revoke_key(key_id: str, cp: ControlPlaneDep, who: CallerDep) -> KeyRea
 )
 async def rotate_key(
     key_id: str,
+    request: Request,
     cp: ControlPlaneDep,
     who: CallerDep,
     body: Annotated[KeyRotate | None, Body()] = None,
 ) -> KeyCreated:
-    return await lifecycle.rotate(cp, key_id, who, body.grace if body else None)
+    return await lifecycle.rotate(cp, key_id, who, body.grace if body else None, _rules(request))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from headwater.clock import utcnow
 from headwater.keys.schemas import KeyRead
 from headwater.paging import decode_cursor, encode_cursor
-from headwater.storage.sql.tables import api_keys
+from headwater.storage.sql.tables import api_keys, users
 
 
 def _status(row: RowMapping, now: datetime) -> str:
@@ -38,6 +38,7 @@ def to_read(row: RowMapping, now: datetime | None = None) -> KeyRead:
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
         limits=row["limits"],
+        restrictions=row["restrictions"],
     )
 
 
@@ -85,6 +86,17 @@ def _filtered(
     return query
 
 
+def _cursor_time(text: str) -> datetime:
+    """The creation time in a keys cursor: a UTC instant (anything else is not a cursor we made)."""
+    try:
+        value = datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            raise ValueError
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValueError("invalid cursor") from None
+
+
 async def page(
     conn: AsyncConnection,
     *,
@@ -100,7 +112,7 @@ async def page(
     query = _filtered(select(api_keys), owner=owner, status=status, name=name, now=now, owners=owners)
     if cursor:
         created, key_id = decode_cursor(cursor)
-        after = datetime.fromisoformat(str(created))
+        after = _cursor_time(str(created))
         query = query.where(
             or_(
                 api_keys.c.created_at < after,
@@ -140,6 +152,15 @@ async def revoke_ids(conn: AsyncConnection, key_ids: list[str], now: datetime) -
 async def secret_hash(conn: AsyncConnection, key_id: str) -> str | None:
     found = await conn.scalar(select(api_keys.c.hash).where(api_keys.c.id == key_id))
     return str(found) if found is not None else None
+
+
+async def lock_user(conn: AsyncConnection, name: str) -> None:
+    """Serialise key creation for one user until the transaction ends: call it first in the
+    transaction, then count, then insert. A no-op UPDATE of the user's row takes its row lock on
+    PostgreSQL (a concurrent caller waits, and its next statement, under READ COMMITTED, sees what
+    this one committed) and the database's write lock on SQLite (one writer at a time, and being the
+    transaction's first statement, it reads the latest commit)."""
+    await conn.execute(update(users).where(users.c.name == name).values(name=users.c.name))
 
 
 async def count_live(conn: AsyncConnection, owner_type: str, owner_name: str) -> int:
