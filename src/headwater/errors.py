@@ -6,15 +6,18 @@
     ├── Forbidden             403     permission_error       (model_not_allowed, key_disabled …)
     ├── NotFound              404     invalid_request_error  (model_not_found, unknown_url)
     ├── MethodNotAllowed      405     invalid_request_error  (method_not_allowed)
+    ├── RequestTimeout        408     invalid_request_error  (request_timeout: a body part came too late)
     ├── PayloadTooLarge       413     invalid_request_error  (request_too_large)
     ├── RateLimited           429     requests | tokens | insufficient_quota
     │                                 (rate_limit_exceeded, insufficient_quota)
-    ├── UpstreamUnavailable   502     api_error              (upstream_unreachable, bad_upstream_response)
+    ├── UpstreamUnavailable   502     api_error              (upstream_unreachable, bad_upstream_response,
+    │                                 upstream_auth_failed, upstream_redirect, upstream_response_too_large)
     ├── LimitsUnavailable     503     api_error              (limits_unavailable)
-    └── UpstreamTimeout       504     api_error              (upstream_timeout)
+    └── UpstreamTimeout       504     api_error              (upstream_timeout, upstream_deadline_exceeded)
 
-Upstream 4xx and 429 responses are not GatewayErrors: the proxy passes them through as they are.
-Messages never contain a key, a hash or a provider credential.
+Upstream 4xx (but 401, 403 and 407, which are the deployment's problem: 502 upstream_auth_failed)
+and 429 responses are not GatewayErrors: the proxy relays them with their status, their text
+scrubbed (``gateway.scrub``). Messages never contain a key, a hash or a provider credential.
 """
 
 from __future__ import annotations
@@ -99,4 +102,9 @@ def error_body(message: str, type_: str, code: str | None = None, param: str | N
 
 class MethodNotAllowed(GatewayError):
     status = 405
+    type = "invalid_request_error"
+
+
+class RequestTimeout(GatewayError):
+    status = 408
     type = "invalid_request_error"

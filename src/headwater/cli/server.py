@@ -52,7 +52,8 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Run Headwater: the gateway on /v1, the admin API on /api/v1."""
-    import uvicorn
+    from headwater.serving.config import PROTOCOL, ServingConfig
+    from headwater.serving.config import run as run_server
 
     settings = _settings(config, host=host, port=port, workers=workers)
     configure(settings.log_format, settings.log_level, settings.access_log)
@@ -70,14 +71,15 @@ def serve(
     os.environ["HEADWATER_HOST"] = settings.host
     os.environ["HEADWATER_PORT"] = str(settings.port)
     os.environ["HEADWATER_AUTO_MIGRATE"] = "false"
-    uvicorn.run(
+    serving = ServingConfig(
         "headwater.main:app_factory",
+        header_timeout_s=settings.header_timeout_s,
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
         loop="uvloop",
-        http="httptools",
+        http=PROTOCOL,  # httptools, with a bound on the time to send headers
         lifespan="on",
         access_log=settings.access_log,
         log_config=None,
@@ -86,6 +88,8 @@ def serve(
         # X-Forwarded-* are not trusted by default (a middleware pass on every request otherwise).
         proxy_headers=False,
     )
+    if not run_server(serving):  # workers exit with the serving process (headwater.serving.supervise)
+        raise typer.Exit(3)
 
 
 def sim(
@@ -97,6 +101,9 @@ def sim(
     ] = 80.0,
     error_rate: Annotated[float, typer.Option("--error-rate", min=0, max=1)] = 0.0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    max_model_len: Annotated[
+        int, typer.Option("--max-model-len", min=1, help="Context length (prompt + reply per choice).")
+    ] = 4096,
 ) -> None:
     """Run the built-in OpenAI-compatible simulated model server."""
     from headwater.sim.config import SimConfig
@@ -105,7 +112,13 @@ def sim(
     configure("text", "warning")
     console.print(f"headwater sim on http://{host}:{port}/v1 (any model name is served)")
     run(
-        SimConfig(ttft_ms=ttft_ms, tokens_per_second=tokens_per_second, error_rate=error_rate, seed=seed),
+        SimConfig(
+            ttft_ms=ttft_ms,
+            tokens_per_second=tokens_per_second,
+            error_rate=error_rate,
+            seed=seed,
+            max_model_len=max_model_len,
+        ),
         host=host,
         port=port,
     )

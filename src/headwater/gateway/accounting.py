@@ -1,4 +1,15 @@
-"""Turning a finished call into a usage event."""
+"""Turning a finished call into a usage event.
+
+An upstream's ``usage`` is not trusted as it comes: each figure must be an integer (not a boolean, a
+float or a string) in ``[0, MAX_TOKENS]``. A figure outside that is replaced by the bundled
+estimate (:mod:`headwater.tokens`) and the event is flagged ``estimated``, so one absurd number can
+never reach the usage store, a budget or a bill. An absent ``completion_tokens`` is 0 (embeddings
+report none); an absent ``prompt_tokens`` is estimated.
+
+A call the upstream answered without usage (a stream it broke or a client left, a response without
+``usage``) is estimated as well: the prompt from the request body, the completion from what was
+received. A call that failed before the upstream answered counts 0 tokens, exactly.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +23,9 @@ from headwater.usage.events import UsageEvent, UsageSink
 
 if TYPE_CHECKING:
     from headwater.gateway.admission import Ticket
+
+#: The largest token figure accepted from an upstream for one call (a billion tokens).
+MAX_TOKENS = 10**9
 
 
 @dataclass(slots=True)
@@ -37,13 +51,25 @@ class Call:
         usage: dict[str, Any] | None,
         completion_estimate: int = 0,
         first_token_at: float | None = None,
+        answered: bool | None = None,
     ) -> UsageEvent:
+        """Emit the call's usage event. ``answered`` (default: not an error): the upstream got the
+        prompt and answered, so missing usage is estimated rather than 0."""
         estimated = False
         prompt = completion = 0
         if usage is not None:
-            prompt = _int(usage.get("prompt_tokens"))
-            completion = _int(usage.get("completion_tokens"))
-        elif status != "error" or completion_estimate:
+            reported = _count(usage.get("prompt_tokens"))
+            if reported is None:
+                prompt, estimated = tokens.count_prompt(self.payload), True
+            else:
+                prompt = reported
+            raw = usage.get("completion_tokens")
+            reported = 0 if raw is None else _count(raw)
+            if reported is None:
+                completion, estimated = completion_estimate, True
+            else:
+                completion = reported
+        elif answered if answered is not None else status != "error":
             prompt = tokens.count_prompt(self.payload)
             completion = completion_estimate
             estimated = True
@@ -73,12 +99,21 @@ class Call:
         return event
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and value >= 0 else 0
+def _count(value: Any) -> int | None:
+    """A token figure if it is a sane one, else None."""
+    return value if type(value) is int and 0 <= value <= MAX_TOKENS else None
+
+
+def trusted(usage: Any) -> bool:
+    """Whether ``usage`` is an object whose figures will be taken as they are (nothing estimated)."""
+    if not isinstance(usage, dict) or _count(usage.get("prompt_tokens")) is None:
+        return False
+    completion = usage.get("completion_tokens")
+    return completion is None or _count(completion) is not None
 
 
 def completion_text_tokens(response: dict[str, Any]) -> int:
-    """Estimated completion tokens of a non-streamed response that reported no usage."""
+    """Estimated completion tokens of a non-streamed response: its texts and its tool calls."""
     total = 0
     choices = response.get("choices")
     if isinstance(choices, list):
@@ -86,7 +121,11 @@ def completion_text_tokens(response: dict[str, Any]) -> int:
             if not isinstance(choice, dict):
                 continue
             message = choice.get("message")
-            text = message.get("content") if isinstance(message, dict) else choice.get("text")
-            if isinstance(text, str):
-                total += tokens.count_text(text)
+            if isinstance(message, dict):
+                total += tokens.count_content(message.get("content"))
+                total += tokens.count_tool_calls(message.get("tool_calls"))
+            else:
+                text = choice.get("text")
+                if isinstance(text, str):
+                    total += tokens.count_text(text)
     return total

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from headwater.errors import GatewayError, PayloadTooLarge
+from headwater.errors import GatewayError, PayloadTooLarge, RequestTimeout
+from headwater.serving.body import BodyTimeout, BodyTimer
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -17,12 +18,24 @@ JSON = b"application/json"
 EVENT_STREAM = b"text/event-stream"
 
 
-async def read_body(receive: Receive, limit: int, declared: int | None) -> bytes:
-    """The whole request body; 413 as soon as it is known to exceed ``limit``."""
+async def read_body(
+    receive: Receive, limit: int, declared: int | None, timer: BodyTimer | None = None
+) -> bytes:
+    """The whole request body; 413 as soon as it is known to exceed ``limit``; 408 (and the
+    connection closed) when a part of it takes longer than ``timer`` allows to come."""
     if declared is not None and declared > limit:
         raise PayloadTooLarge(
             f"Request body of {declared} bytes exceeds the limit of {limit} bytes.", code="request_too_large"
         )
+    if timer is None:
+        return await _read(receive, limit)
+    try:
+        return await _read(timer.bounded(receive), limit)
+    except BodyTimeout as exc:
+        raise RequestTimeout(str(exc), code="request_timeout", headers=((b"connection", b"close"),)) from None
+
+
+async def _read(receive: Receive, limit: int) -> bytes:
     message = await receive()
     body: bytes = message.get("body", b"")
     if not message.get("more_body", False):

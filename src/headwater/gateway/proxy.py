@@ -2,6 +2,20 @@
 
 admit (auth, by the app → body → model → scope) → route (deployment, failover when unreachable) → relay
 (bytes as they come) → account (one usage event, success or failure, written in batches).
+
+Bounds on what an upstream may do (each in docs/architecture.md):
+
+- a whole call has a deadline (the deployment's ``deadline``, else ``HEADWATER_UPSTREAM_DEADLINE_S``),
+  counted from the moment it is sent: past it a call whose response has not started is 504
+  ``upstream_deadline_exceeded``, and a stream is cut;
+- a non-streamed body (an error body too) is read up to ``HEADWATER_MAX_RESPONSE_BYTES``
+  (502 ``upstream_response_too_large``) and never re-serialised: the public model name is put in
+  by byte replacement, as in streams;
+- a stream event may not exceed ``HEADWATER_MAX_STREAM_EVENT_BYTES`` (:mod:`sse`);
+- a stream cut for any reason (deadline, break, event too large, the server shutting down past its
+  graceful period) ends with a terminal error event, then the end of the body; the upstream
+  connection is closed, never pooled;
+- redirects, refused credentials and the upstream's words in errors: :mod:`upstream_errors`.
 """
 
 from __future__ import annotations
@@ -13,15 +27,25 @@ from typing import Any
 import aiohttp
 import orjson
 
-from headwater.errors import BadRequest, Forbidden, GatewayError, NotFound, error_body
-from headwater.gateway import requests, sse
-from headwater.gateway.accounting import Call, completion_text_tokens
+from headwater.errors import BadRequest, Forbidden, GatewayError, NotFound
+from headwater.gateway import requests, sse, upstream_errors
+from headwater.gateway.accounting import Call, completion_text_tokens, trusted
 from headwater.gateway.admission import Admission
 from headwater.gateway.http import EVENT_STREAM, JSON, Headers, Receive, Send, read_body, send_bytes
 from headwater.gateway.router import attempts
-from headwater.gateway.upstream import Unreachable, Upstream, broken_error, read_all
+from headwater.gateway.upstream import (
+    Unreachable,
+    Upstream,
+    broken_error,
+    deadline_error,
+    read_capped,
+)
+from headwater.serving.body import BodyTimer
 from headwater.snapshot import KeyView, Snapshot
 from headwater.usage.events import UsageSink
+
+#: How long the terminal event of a cut stream may wait for a client that does not read.
+FINAL_SEND_S = 5.0
 
 
 class Proxy:
@@ -32,11 +56,19 @@ class Proxy:
         usage: UsageSink,
         admission: Admission,
         max_body_bytes: int,
+        max_response_bytes: int = 64 * 1024 * 1024,
+        max_event_bytes: int = 1024 * 1024,
+        deadline_s: float = 900.0,
+        body_timeout_s: float | None = None,
     ) -> None:
         self._admission = admission
         self._upstream = upstream
         self._usage = usage
         self._max_body = max_body_bytes
+        self._max_response = max_response_bytes
+        self._max_event = max_event_bytes
+        self._deadline = deadline_s
+        self._body_timer = BodyTimer(body_timeout_s) if body_timeout_s else None
 
     async def handle(
         self,
@@ -52,7 +84,7 @@ class Proxy:
         started: float,
     ) -> None:
         """Serve an authenticated call (``key``, checked against ``snapshot``)."""
-        raw = await read_body(receive, self._max_body, content_length)
+        raw = await read_body(receive, self._max_body, content_length, self._body_timer)
         payload = requests.parse(raw, endpoint)
         public_name: str = payload["model"]
         model = snapshot.models.get(public_name)
@@ -91,6 +123,7 @@ class Proxy:
         usage: dict[str, Any] | None,
         completion_estimate: int = 0,
         first_token_at: float | None = None,
+        answered: bool | None = None,
     ) -> None:
         """Account for a finished call: one usage event, and the real usage settles the reservation."""
         event = call.record(
@@ -100,6 +133,7 @@ class Proxy:
             usage=usage,
             completion_estimate=completion_estimate,
             first_token_at=first_token_at,
+            answered=answered,
         )
         if call.ticket is not None:
             await self._admission.settle(
@@ -115,35 +149,59 @@ class Proxy:
         rewrite = call.streamed and not wants_usage
         if rewrite:
             payload = {**payload, "stream_options": {**(client_options or {}), "include_usage": True}}
+        if call.ticket is not None and call.ticket.max_tokens is not None:
+            # The client set no maximum: send the one admission reserved, so that it bounds the output.
+            payload = {**payload, "max_tokens": call.ticket.max_tokens}
+            rewrite = True
+        loop = asyncio.get_running_loop()
         failure: GatewayError | None = None
         for deployment in attempts(call.model):
             if rewrite or deployment.upstream_model != call.model.name:
                 body = orjson.dumps({**payload, "model": deployment.upstream_model})
             else:  # nothing to change: the client's bytes go upstream as they came
                 body = raw
+            seconds = deployment.deadline_s or self._deadline
+            deadline = loop.time() + seconds
             try:
-                response = await self._upstream.post(deployment, path, body, call.request_id)
+                async with asyncio.timeout_at(deadline):
+                    response = await self._upstream.post(deployment, path, body, call.request_id)
             except Unreachable as error:
                 failure = error
                 continue
+            except TimeoutError:
+                call.deployment = deployment
+                raise deadline_error(deployment, seconds) from None
             call.deployment = deployment
             break
         else:
             assert failure is not None
             raise failure
 
-        if response.status >= 400:
-            await self._upstream_error(call, response, send, headers)
+        status = response.status
+        if status >= 300:
+            await self._upstream_error(call, response, send, headers, deadline)
         elif call.streamed and response.content_type == EVENT_STREAM.decode():
-            await self._stream(call, response, receive, send, headers, hide_usage=not wants_usage)
+            await self._stream(
+                call, response, receive, send, headers, hide_usage=not wants_usage, deadline=deadline
+            )
         else:
-            await self._complete(call, response, send, headers)
+            await self._complete(call, response, send, headers, deadline)
+
+    async def _read(self, call: Call, response: aiohttp.ClientResponse, deadline: float) -> bytes:
+        """The whole body, within the call's deadline and the response size cap."""
+        deployment = call.deployment
+        assert deployment is not None
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await read_capped(response, deployment, self._max_response)
+        except TimeoutError:
+            raise deadline_error(deployment, deployment.deadline_s or self._deadline) from None
 
     async def _complete(
-        self, call: Call, response: aiohttp.ClientResponse, send: Send, headers: Headers
+        self, call: Call, response: aiohttp.ClientResponse, send: Send, headers: Headers, deadline: float
     ) -> None:
         assert call.deployment is not None
-        raw = await read_all(response, call.deployment)
+        raw = await self._read(call, response, deadline)
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -151,17 +209,15 @@ class Proxy:
         if not isinstance(data, dict):
             raise broken_error(call.deployment, "its response is not a JSON object")
         usage = data.get("usage")
-        if call.deployment.upstream_model != call.model.name and "model" in data:
-            data["model"] = call.model.name
-            raw = orjson.dumps(data)
+        for old, new in sse.rename_pairs(call.deployment.upstream_model, call.model.name):
+            raw = raw.replace(old, new)
         await send_bytes(send, 200, raw, headers)
-        has_usage = isinstance(usage, dict)
         await self._finish(
             call,
             status="success",
             http_status=200,
-            usage=usage if has_usage else None,
-            completion_estimate=0 if has_usage else completion_text_tokens(data),
+            usage=usage if isinstance(usage, dict) else None,
+            completion_estimate=0 if trusted(usage) else completion_text_tokens(data),
         )
 
     async def _stream(
@@ -173,6 +229,7 @@ class Proxy:
         headers: Headers,
         *,
         hide_usage: bool,
+        deadline: float,
     ) -> None:
         assert call.deployment is not None
         headers.append((b"content-type", b"text/event-stream; charset=utf-8"))
@@ -181,59 +238,80 @@ class Proxy:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         state = sse.StreamState()
         rename = sse.rename_pairs(call.deployment.upstream_model, call.model.name)
-        relay = asyncio.ensure_future(sse.relay(response, send, state, hide_usage=hide_usage, rename=rename))
+        relay = asyncio.ensure_future(
+            sse.relay(
+                response, send, state, hide_usage=hide_usage, rename=rename, max_event_bytes=self._max_event
+            )
+        )
         watcher = asyncio.ensure_future(_disconnected(receive))
+        client_left = False
         try:
-            await asyncio.wait((relay, watcher), return_when=asyncio.FIRST_COMPLETED)
+            timeout = max(deadline - asyncio.get_running_loop().time(), 0.0)
+            done, _ = await asyncio.wait(
+                (relay, watcher), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if relay not in done:
+                client_left = watcher in done
+                if not client_left:
+                    error = deadline_error(call.deployment, call.deployment.deadline_s or self._deadline)
+                    state.failure = sse.Cut(error.message, "upstream_deadline_exceeded", 504)
+        except asyncio.CancelledError:  # the server stopped waiting for this call (shutdown)
+            state.failure = sse.Cut(
+                "The server is shutting down; the stream was cut.", "server_shutting_down", 503
+            )
+            raise
         finally:
-            cancelled = not relay.done()
             for task in (relay, watcher):
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-            if cancelled:
+            outcome = (await asyncio.gather(relay, watcher, return_exceptions=True))[0]
+            if isinstance(outcome, Exception):  # a defect in the relay: still end and account the call
+                state.failure = state.failure or sse.Cut(
+                    "The gateway failed to relay the stream.", "internal_error"
+                )
+            if state.failure is None and not client_left:
+                response.release()
+            else:  # never pool a connection whose body was not read to its end
                 response.close()
-            status = "cancelled" if cancelled else ("error" if state.failure else "success")
+            if not client_left:
+                end = sse.terminal_event(state.failure) if state.failure else b""
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    async with asyncio.timeout(FINAL_SEND_S):
+                        await send({"type": "http.response.body", "body": end, "more_body": False})
+            if client_left:
+                status, http_status = "cancelled", 499
+            elif state.failure is not None:
+                status, http_status = "error", state.failure.http_status
+            else:
+                status, http_status = "success", 200
             await self._finish(
                 call,
                 status=status,
-                http_status=499 if cancelled else (502 if state.failure else 200),
+                http_status=http_status,
                 usage=state.usage,
                 completion_estimate=max(state.events - 1, 0),
                 first_token_at=state.first_token_at,
+                answered=True,
             )
 
     async def _upstream_error(
-        self, call: Call, response: aiohttp.ClientResponse, send: Send, headers: Headers
+        self, call: Call, response: aiohttp.ClientResponse, send: Send, headers: Headers, deadline: float
     ) -> None:
-        assert call.deployment is not None
-        raw = await read_all(response, call.deployment)
-        if response.status >= 500:
-            detail = _error_message(raw) or f"HTTP {response.status}"
-            raise broken_error(call.deployment, f"HTTP {response.status}: {detail}"[:500])
-        retry_after = response.headers.get("Retry-After")
+        deployment = call.deployment
+        assert deployment is not None
+        status = response.status
+        refusal = upstream_errors.refusal(status, deployment)
+        if refusal is not None:
+            response.close()
+            raise refusal
+        raw = await self._read(call, response, deadline)
+        if status >= 500:
+            raise upstream_errors.server_error(status, raw, deployment, call.model.name)
+        retry_after = upstream_errors.retry_after(response.headers.get("Retry-After"))
         if retry_after:
-            headers.append((b"retry-after", retry_after.encode("latin-1")))
-        if _error_message(raw) is None:
-            text = raw.decode("utf-8", "replace")[:500] or f"HTTP {response.status}"
-            raw = error_body(
-                f"The upstream rejected the request: {text}", "invalid_request_error", "upstream_error"
-            )
-        await send_bytes(send, response.status, raw, headers, JSON)
-        await self._finish(call, status="error", http_status=response.status, usage=None)
-
-
-def _error_message(raw: bytes) -> str | None:
-    try:
-        data: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if isinstance(data, dict) and isinstance(data.get("error"), dict):
-        message = data["error"].get("message")
-        return str(message) if message is not None else ""
-    return None
+            headers.append((b"retry-after", retry_after))
+        body = upstream_errors.client_error_body(raw, deployment, call.model.name)
+        await send_bytes(send, status, body, headers, JSON)
+        await self._finish(call, status="error", http_status=status, usage=None)
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -2,16 +2,33 @@
 
 The upstream validates the rest of the OpenAI schema; the gateway must only never be fooled (a
 missing model, a stream flag that is not a boolean) and answer bad input in OpenAI's shape.
+
+Two bounds hold for every body: JSON nested more than :data:`MAX_DEPTH` (128) levels is refused
+(400 ``nesting_too_deep``: orjson cannot write back a body deeper than 255 levels, and the estimator
+walks it), and an embeddings request has at most :data:`MAX_EMBEDDING_INPUTS` (2,048, OpenAI's
+bound) inputs (400 ``too_many_inputs``, param ``input``).
+
+The depth check costs two ``bytes.count`` calls for a body with at most 128 brackets (most
+requests); otherwise it walks the parsed value one depth at a time (never into strings), looking at
+the types of a depth's members in one C-level pass, so its cost follows the number of values orjson
+has just built (measured: at most about the time of the parse itself, for bodies of millions of
+values).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import orjson
 
 from headwater.errors import BadRequest
+
+MAX_DEPTH = 128
+MAX_EMBEDDING_INPUTS = 2048
+
+_CONTAINERS = frozenset({dict, list})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +66,10 @@ def parse(body: bytes, endpoint: Endpoint) -> dict[str, Any]:
         ) from None
     if not isinstance(payload, dict):
         raise BadRequest("The request body must be a JSON object.", code="invalid_json")
+    if too_deep(body, payload):
+        raise BadRequest(
+            f"The JSON body is nested more than {MAX_DEPTH} levels deep.", code="nesting_too_deep"
+        )
 
     model = payload.get("model")
     if model is None:
@@ -67,6 +88,12 @@ def parse(body: bytes, endpoint: Endpoint) -> dict[str, Any]:
                 raise _invalid(f"messages[{index}]", "an object with a string 'role'")
     elif not isinstance(content, str | list):
         raise _invalid(endpoint.content_field, "a string or an array")
+    elif endpoint is EMBEDDINGS and _inputs(content) > MAX_EMBEDDING_INPUTS:
+        raise BadRequest(
+            f"'input' has {len(content)} items; at most {MAX_EMBEDDING_INPUTS} are allowed.",
+            code="too_many_inputs",
+            param="input",
+        )
 
     stream = payload.get("stream")
     if stream is not None:
@@ -82,3 +109,28 @@ def parse(body: bytes, endpoint: Endpoint) -> dict[str, Any]:
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise _invalid(field, "a positive integer")
     return payload
+
+
+def _inputs(value: str | list[Any]) -> int:
+    """How many inputs an embeddings ``input`` holds: a list of token ids is one."""
+    if isinstance(value, str) or all(isinstance(item, int) for item in value[: MAX_EMBEDDING_INPUTS + 1]):
+        return 1
+    return len(value)
+
+
+def too_deep(body: bytes, payload: Any) -> bool:
+    """Whether the parsed ``payload`` of ``body`` nests more than :data:`MAX_DEPTH` levels."""
+    if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+        return False  # fewer brackets than levels, strings included
+    level: list[Any] = [payload]  # the non-empty containers at one depth, from the top
+    for depth in range(2, MAX_DEPTH + 2):
+        members = list(chain.from_iterable(v.values() if type(v) is dict else v for v in level))
+        if _CONTAINERS.isdisjoint(map(type, members)):
+            return False  # only scalars at this depth: decided at C speed, whatever their number
+        if depth > MAX_DEPTH:
+            break
+        # only non-empty containers nest deeper (filter(None, …) drops empty ones at C speed)
+        level = [member for member in filter(None, members) if type(member) is dict or type(member) is list]
+        if not level:
+            return False
+    return True  # a container sits at depth MAX_DEPTH + 1

@@ -4,6 +4,17 @@ Each read from the upstream is split into complete events (``\\n\\n``-terminated
 client at once; only a partial event waits for its end. Chunks are never parsed, except the one
 that carries a ``usage`` object. The gateway always asks the upstream for that chunk
 (``stream_options.include_usage``) and hides it from a client that did not ask for it.
+
+Splitting is linear: a read is searched only where a separator can end (its own bytes and the last
+byte before them), ``\\r\\n`` is normalised in the new bytes alone (a ``\\r`` that ends a read waits
+for the next one), and the partial event is the only thing kept. That partial event may not grow
+past ``max_event_bytes`` (``HEADWATER_MAX_STREAM_EVENT_BYTES``): a larger event (or a stream without
+separators) ends the relay with :data:`EVENT_TOO_LARGE`, and memory never holds more than that bound
+plus one read.
+
+:func:`relay` only forwards; how the client's body ends is the proxy's decision: a clean end, or a
+terminal error event (:func:`terminal_event`, OpenAI's error object in a ``data:`` line) when the
+stream was cut, whatever cut it.
 """
 
 from __future__ import annotations
@@ -20,7 +31,20 @@ from headwater.errors import error_body
 from headwater.gateway.http import Send
 
 DONE = b"data: [DONE]"
+_DATA = b"data:"
 _USAGE_MARKERS = (b'"usage":{', b'"usage": {')
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """Why a stream ended early: the terminal event's message and code, the usage event's status."""
+
+    message: str
+    code: str
+    http_status: int = 502
+
+
+EVENT_TOO_LARGE = "upstream_event_too_large"
 
 
 @dataclass(slots=True)
@@ -29,13 +53,73 @@ class StreamState:
     events: int = 0
     usage: dict[str, Any] | None = None
     done: bool = False
-    failure: str | None = None
+    failure: Cut | None = None
+
+
+class EventSplitter:
+    """Cuts a byte stream into complete events, in time linear in its length."""
+
+    __slots__ = ("_cr", "_max", "_partial", "too_large")
+
+    def __init__(self, max_event_bytes: int) -> None:
+        self._max = max_event_bytes
+        self._partial = bytearray()
+        self._cr = False
+        #: Set once an event (or the unfinished rest) exceeded the maximum; nothing more is split.
+        self.too_large = False
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The events completed by ``data`` (each ending ``\\n\\n``), in order."""
+        if self.too_large:
+            return []
+        partial = self._partial
+        if (
+            not partial
+            and not self._cr
+            and 2 < len(data) <= self._max
+            and data.find(b"\n\n") == len(data) - 2
+            and b"\r" not in data
+        ):
+            return [data]  # exactly one whole event: the usual read
+        if self._cr:
+            data = b"\r" + data
+            self._cr = False
+        if data.endswith(b"\r"):
+            data = data[:-1]
+            self._cr = True
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")
+        text: bytes | bytearray
+        if partial:
+            start = len(partial) - 1  # a separator may straddle the old and the new bytes
+            partial += data
+            text = partial
+        else:
+            start = 0
+            text = data
+        events: list[bytes] = []
+        begin = 0
+        while (index := text.find(b"\n\n", start)) >= 0:
+            end = index + 2
+            if end - begin > self._max:
+                self.too_large = True
+                return events
+            if index > begin:
+                events.append(bytes(text[begin:end]))
+            begin = start = end
+        if len(text) - begin > self._max:
+            self.too_large = True
+        elif text is partial:
+            del partial[:begin]
+        elif begin < len(text):
+            partial += memoryview(text)[begin:]
+        return events
 
 
 def _usage_of(event: bytes) -> tuple[dict[str, Any] | None, bool]:
     """The usage object in an event, and whether the event carries nothing else (no choices)."""
     for line in event.split(b"\n"):
-        if line.startswith(b"data:"):
+        if line.startswith(_DATA):
             try:
                 data = orjson.loads(line[5:])
             except orjson.JSONDecodeError:
@@ -45,14 +129,6 @@ def _usage_of(event: bytes) -> tuple[dict[str, Any] | None, bool]:
     return None, False
 
 
-def _split_events(buffer: bytes) -> tuple[list[bytes], bytes]:
-    if b"\r\n" in buffer:
-        buffer = buffer.replace(b"\r\n", b"\n")
-    events = buffer.split(b"\n\n")
-    rest = events.pop()
-    return [event + b"\n\n" for event in events if event], rest
-
-
 async def relay(
     response: aiohttp.ClientResponse,
     send: Send,
@@ -60,14 +136,15 @@ async def relay(
     *,
     hide_usage: bool,
     rename: tuple[tuple[bytes, bytes], ...],
+    max_event_bytes: int,
 ) -> None:
-    """Forward the upstream's events to the client until ``[DONE]`` or the end of the body."""
-    rest = b""
+    """Forward the upstream's events to the client until ``[DONE]`` or the end of the body.
+
+    Sets ``state.failure`` when the stream was cut; never ends the client's body."""
+    splitter = EventSplitter(max_event_bytes)
     try:
         async for data in response.content.iter_any():
-            events, rest = _split_events(rest + data)
-            if not events:
-                continue
+            events = splitter.feed(data)
             out: list[bytes] = []
             for event in events:
                 if event.startswith(DONE):
@@ -78,7 +155,7 @@ async def relay(
                         state.usage = usage
                         if usage_only and hide_usage:
                             continue
-                else:
+                elif event.startswith(_DATA):
                     state.events += 1
                 for old, new in rename:
                     event = event.replace(old, new)
@@ -87,18 +164,27 @@ async def relay(
                 if state.first_token_at is None:
                     state.first_token_at = monotonic()
                 await send({"type": "http.response.body", "body": b"".join(out), "more_body": True})
+            if splitter.too_large:
+                state.failure = Cut(
+                    f"The upstream sent an event larger than {max_event_bytes} bytes; the stream was cut.",
+                    EVENT_TOO_LARGE,
+                )
+                return
     except TimeoutError:
-        state.failure = "The upstream stopped sending before the stream ended (timeout)."
+        state.failure = Cut(
+            "The upstream stopped sending before the stream ended (timeout).", "upstream_timeout", 504
+        )
+        return
     except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
-        state.failure = f"The upstream stream broke: {type(exc).__name__}."
-    finally:
-        response.release()
-    if state.failure is None and not state.done and state.usage is None:
-        state.failure = "The upstream ended the stream before it was complete."
-    if state.failure is not None:
-        message = b"data: " + error_body(state.failure, "api_error", "bad_upstream_response") + b"\n\n"
-        await send({"type": "http.response.body", "body": message, "more_body": True})
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+        state.failure = Cut(f"The upstream stream broke: {type(exc).__name__}.", "bad_upstream_response")
+        return
+    if not state.done and state.usage is None:
+        state.failure = Cut("The upstream ended the stream before it was complete.", "bad_upstream_response")
+
+
+def terminal_event(cut: Cut) -> bytes:
+    """The last event of a cut stream: OpenAI's error object, which the SDKs raise."""
+    return b"data: " + error_body(cut.message, "api_error", cut.code) + b"\n\n"
 
 
 def rename_pairs(upstream_model: str, public_model: str) -> tuple[tuple[bytes, bytes], ...]:

@@ -1,4 +1,12 @@
-"""The upstream HTTP client: one pooled aiohttp session, errors mapped to the gateway's tree."""
+"""The upstream HTTP client: one pooled aiohttp session, errors mapped to the gateway's tree.
+
+Redirects are never followed (a 307 would re-post the prompt, and the deployment's credential, to
+wherever the upstream points): the proxy answers a 3xx with 502 ``upstream_redirect``. A whole
+response body is read with :func:`read_capped`: the declared ``Content-Length`` is checked before
+reading and the bytes are counted while reading, so a body past the cap is refused (502
+``upstream_response_too_large``) without ever being held whole. Error messages name the deployment,
+never its URL or credential.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +76,7 @@ class Upstream:
             url = self._urls[(deployment.base_url, path)] = URL(deployment.base_url + path)
         try:
             return await self._session.post(
-                url, data=body, headers=headers, timeout=self._timeout(deployment)
+                url, data=body, headers=headers, timeout=self._timeout(deployment), allow_redirects=False
             )
         except aiohttp.ClientConnectorError as exc:
             reason = exc.os_error.strerror or "connection failed"
@@ -88,6 +96,13 @@ def timeout_error(deployment: DeploymentView) -> UpstreamTimeout:
     )
 
 
+def deadline_error(deployment: DeploymentView, seconds: float) -> UpstreamTimeout:
+    return UpstreamTimeout(
+        f"The call to deployment {deployment.id} did not finish within its deadline of {seconds:g} s.",
+        code="upstream_deadline_exceeded",
+    )
+
+
 def broken_error(deployment: DeploymentView, exc: BaseException | str) -> UpstreamUnavailable:
     reason = exc if isinstance(exc, str) else type(exc).__name__
     return UpstreamUnavailable(
@@ -95,12 +110,35 @@ def broken_error(deployment: DeploymentView, exc: BaseException | str) -> Upstre
     )
 
 
-async def read_all(response: aiohttp.ClientResponse, deployment: DeploymentView) -> bytes:
+def too_large_error(deployment: DeploymentView, limit: int) -> UpstreamUnavailable:
+    return UpstreamUnavailable(
+        f"The upstream for deployment {deployment.id} sent a response larger than {limit} bytes.",
+        code="upstream_response_too_large",
+    )
+
+
+async def read_capped(response: aiohttp.ClientResponse, deployment: DeploymentView, limit: int) -> bytes:
+    """The whole body, at most ``limit`` bytes (decompressed); the response is released or closed."""
+    clean = False
     try:
-        return await response.read()
+        declared = response.content_length
+        if declared is not None and declared > limit:
+            raise too_large_error(deployment, limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise too_large_error(deployment, limit)
+            chunks.append(chunk)
+        clean = True
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     except TimeoutError:
         raise timeout_error(deployment) from None
     except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
         raise broken_error(deployment, exc) from None
     finally:
-        response.release()
+        if clean:
+            response.release()
+        else:  # never drain (or pool) a connection whose body was refused or cut
+            response.close()
