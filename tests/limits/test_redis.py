@@ -69,10 +69,15 @@ async def test_one_round_trip_per_reserve_and_settle(redis_limiter: RedisLimiter
     decision = await redis_limiter.reserve([Charge(limit, 1) for limit in limits], now=T0)
     await redis_limiter.settle(decision.reservation, [0, 3, 5], now=T0)  # type: ignore[arg-type]
     assert [c[0] for c in commands] == ["EVALSHA", "EVALSHA"]
-    # Nothing to correct: no round trip at all.
+    # Nothing to correct: still one script call, carrying the actual amounts, which count in full if
+    # the counters were lost and rebuilt since the reservation (its epoch has passed).
     decision = await redis_limiter.reserve([Charge(limit, 1) for limit in limits], now=T0)
     await redis_limiter.settle(decision.reservation, [1, 1, 1], now=T0)  # type: ignore[arg-type]
-    assert len(commands) == 3
+    assert len(commands) == 4
+    # Nothing reserved, nothing used: no round trip at all.
+    decision = await redis_limiter.reserve([Charge(limit, 0) for limit in limits], now=T0)
+    await redis_limiter.settle(decision.reservation, [0, 0, 0], now=T0)  # type: ignore[arg-type]
+    assert len(commands) == 5
 
 
 async def test_server_time_is_used_without_now(redis_limiter: RedisLimiter) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from headwater import tokens
 from headwater.errors import Forbidden, RateLimited
 from headwater.gateway.admission import Admission, reset_text
 from headwater.limits.memory import MemoryLimiter
@@ -19,7 +18,7 @@ from headwater.usage.events import LimitEvent
 
 NOW = 1_800_000_000.0
 PAYLOAD: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "count to ten"}]}
-PROMPT = tokens.count_prompt(PAYLOAD)
+PROMPT = 10  # 3 (reply priming) + 3 (one message) + count(2: five letters) to(1) ten(1)
 
 
 def policy(name: str, **spec: Any) -> PolicyView:

@@ -14,8 +14,14 @@ from headwater.policies.schemas import BudgetSpec, LimitSpec, PolicySpec, Schedu
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
+def moment(parts: tuple[int, ...], zone: ZoneInfo | None = None) -> datetime:
+    """``datetime(year, month, day[, hour, minute])``."""
+    year, month, day, hour, minute = (*parts, 0, 0)[:5]
+    return datetime(year, month, day, hour, minute, tzinfo=zone)
+
+
 def at(*parts: int, zone: ZoneInfo = BERLIN) -> float:
-    return datetime(*parts, tzinfo=zone).timestamp()  # type: ignore[misc]
+    return moment(parts, zone).timestamp()
 
 
 def local(epoch: float, zone: ZoneInfo = BERLIN) -> datetime:
@@ -38,8 +44,8 @@ def test_monthly_periods_renew_on_the_day_in_the_policy_timezone(
 ) -> None:
     budget = BudgetSpec(amount="10", period="monthly", renewsOn=renews_on, timezone="Europe/Berlin")
     begins, ends = budget_period(budget, at(*now))
-    assert local(begins) == datetime(*start)  # type: ignore[misc]
-    assert local(ends) == datetime(*end)  # type: ignore[misc]
+    assert local(begins) == moment(start)
+    assert local(ends) == moment(end)
 
 
 def test_month_across_daylight_saving_is_a_calendar_month() -> None:

@@ -1,9 +1,13 @@
 """Admission: access, schedule and limits, reserved before the call and settled after it.
 
-Reserve: requests +1, tokens = prompt estimate + ``max_tokens`` (or the configured default), cost =
-that estimate at the model's prices, on every counter that applies, all or nothing. Settle: the
-real usage replaces the estimate. A call can therefore overshoot a limit by at most what the calls
-in flight under-estimated; see docs/policies.md.
+Reserve: requests +1, tokens = prompt estimate + the most output the upstream may generate
+(:mod:`headwater.gateway.output_cap`: per choice ``max_completion_tokens``, else ``max_tokens``, else
+the model's or the configured default, times ``max(n, best_of)``), cost = that estimate at the
+model's prices, on every counter that applies, all or nothing. When the client gave no maximum and
+a token or budget rule applies, the ticket carries the ``max_tokens`` the proxy sends upstream, so
+the reservation really bounds the output. Settle: the real usage replaces the estimate (more than
+reserved is charged too). A counter can therefore exceed its limit by at most what the calls in
+flight under-estimated their prompts by; see docs/policies.md.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from headwater import tokens
 from headwater.clock import epoch
 from headwater.errors import Forbidden, LimitsUnavailable, RateLimited
 from headwater.gateway.http import Headers
+from headwater.gateway.output_cap import output_cap
 from headwater.limits.base import Charge, Decision, Limit, Limiter, LimiterUnavailable, Reservation
 from headwater.policies.calendar import budget_period, schedule_open
 from headwater.policies.plan import MONEY_UNITS, Plan, Rule, plan
@@ -52,6 +57,8 @@ class Ticket:
 
     rules: tuple[Rule, ...]
     reservation: Reservation
+    #: The ``max_tokens`` to send upstream (the client gave none and the output is counted), or None.
+    max_tokens: int | None = None
 
 
 class Admission:
@@ -121,14 +128,14 @@ class Admission:
                 f"The model `{model.name}` is available to you {window} only (policy {policy}).",
                 code="outside_schedule",
             )
+        output = output_cap(payload, model, self._default_max_tokens, current.needs_estimate)
         if not current.rules:
             return None
         prompt = tokens.count_prompt(payload) if current.needs_estimate else 0
-        out = payload.get("max_tokens") or payload.get("max_completion_tokens")
-        out = out if isinstance(out, int) else self._default_max_tokens
-        amounts = _quantities(current.rules, prompt, out, model.pricing.cost(prompt, out))
+        out = output.total
+        amounts = quantities(current.rules, prompt, out, model.pricing.cost(prompt, out))
         charges = [
-            Charge(self._limit(rule, now), amount)
+            Charge(self.limit_for(rule, now), amount)
             for rule, amount in zip(current.rules, amounts, strict=True)
         ]
         decision = await self._reserve(charges)
@@ -151,18 +158,18 @@ class Admission:
             headers.append((b"x-headwater-limit-warning", f"over {rule.description}".encode()))
         headers.extend(_rate_headers(current, decision))
         assert decision.reservation is not None
-        return Ticket(current.rules, decision.reservation)
+        return Ticket(current.rules, decision.reservation, output.inject)
 
     async def settle(self, ticket: Ticket, prompt: int, completion: int, cost: Decimal) -> None:
-        actual = _quantities(ticket.rules, prompt, completion, cost)
+        actual = quantities(ticket.rules, prompt, completion, cost)
         try:
             await self._limiter.settle(ticket.reservation, actual)
         except Exception as exc:  # settling must never fail a call that already happened
             log.warning("could not settle a reservation: %s", exc)
 
-    # ---- helpers --------------------------------------------------------------------------------
-    def _limit(self, rule: Rule, now: float) -> Limit:
-        """The limiter's counter for a rule, built once per rule (and per budget period)."""
+    # ---- counters -------------------------------------------------------------------------------
+    def limit_for(self, rule: Rule, now: float) -> Limit:
+        """The limiter's counter for a rule at ``now``, built once per rule (and per budget period)."""
         if rule.budget is None:
             cache_key = (rule.key, rule.capacity, float(rule.window_s or 0))
             limit = self._limits.get(cache_key)
@@ -213,7 +220,7 @@ class Admission:
         )
 
 
-def _quantities(rules: tuple[Rule, ...], prompt: int, output: int, cost: Decimal) -> list[int]:
+def quantities(rules: tuple[Rule, ...], prompt: int, output: int, cost: Decimal) -> list[int]:
     """What a call counts on each rule's counter: estimated at admission, actual at settlement."""
     per_metric = {"requests": 1, "tokens": prompt + output, "input": prompt, "output": output}
     return [per_metric[rule.metric] if rule.metric != "cost" else money_units(cost) for rule in rules]

@@ -7,12 +7,17 @@ later corrects each charge to what was actually used (tokens are known only at t
 
 Backends compute the raw facts (usage, newest non-empty bucket, the bucket a charge went to) and
 :func:`assemble` turns them into a :class:`Decision`, so every backend answers with the same figures.
+
+Counters are not the record of usage, the stored usage events are: :meth:`Limiter.restore` rebuilds
+them from that record (through a :data:`Recount`) when a process starts, and a shared backend does so
+again whenever it finds its counters lost; :meth:`Limiter.seed` adds rebuilt amounts to given buckets
+or periods without a capacity check.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -22,6 +27,11 @@ NO_SLOT = -1  # the charge was not recorded anywhere (its period has ended)
 
 class LimiterUnavailable(Exception):
     """The limiter's backend cannot be reached (or does not answer in time)."""
+
+
+class Rebuilding(LimiterUnavailable):
+    """The shared counters were lost and are still being rebuilt from the usage history; failing
+    over to per-process counters would not help (they know nothing of that history either)."""
 
 
 def _period_suffix(start: float) -> str:
@@ -119,6 +129,8 @@ class Reservation:
     charges: tuple[Charge, ...]
     slots: tuple[int, ...]
     keys: tuple[str | bytes, ...] = ()
+    #: The shared backend's epoch when the reservation was made (see ``limits.redis``).
+    epoch: bytes = b""
     _settled: list[bool] = field(default_factory=lambda: [False], init=False, repr=False)
 
     def claim(self) -> bool:
@@ -139,12 +151,46 @@ class Decision:
     never: bool = False  # the denied charge exceeds its capacity on its own: waiting will not help
 
 
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """An amount to add to one bucket (rolling, ``slot_at``) or period (slot 0) of a counter."""
+
+    limit: Limit
+    slot: int
+    amount: int
+
+
+def slot_at(limit: Limit, ts: float) -> int:
+    """The bucket of a rolling counter that a charge at ``ts`` goes to; 0 for a period."""
+    return math.floor(ts / limit.bucket_s) if limit.rolling else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuilt:
+    """What the usage history says every counter holds, and how to fetch, once, the events that
+    finished before a later time but were not yet stored when ``seeds`` were read."""
+
+    seeds: list[Seed]
+    late: Callable[[float], Awaitable[list[Seed]]]
+
+
+#: Rebuilds every counter as of ``now`` (epoch seconds) from the stored usage events.
+Recount = Callable[[float], Awaitable[Rebuilt]]
+
+
 class Limiter(Protocol):
     async def reserve(self, charges: Sequence[Charge], now: float | None = None) -> Decision: ...
 
     async def settle(
         self, reservation: Reservation, actual: Sequence[int], now: float | None = None
     ) -> None: ...
+
+    async def seed(self, seeds: Sequence[Seed], now: float | None = None) -> None:
+        """Add amounts to counters, no capacity check; buckets and periods already past are skipped."""
+
+    async def restore(self, recount: Recount) -> None:
+        """At start: bring the counters back from the usage history (unless they survived), and keep
+        ``recount`` for counters lost later."""
 
     async def close(self) -> None: ...
 
@@ -174,6 +220,7 @@ def assemble(
     never: bool,
     retry_bucket: int,
     keys: tuple[str | bytes, ...] = (),
+    epoch: bytes = b"",
 ) -> Decision:
     """Build a decision from a backend's raw facts.
 
@@ -189,7 +236,7 @@ def assemble(
                 u += charge.amount
                 nw = slot if slot > nw else nw
             states.append(_state(charge.limit, u, nw, now))
-        reservation = Reservation(owner, tuple(charges), tuple(slots), keys)
+        reservation = Reservation(owner, tuple(charges), tuple(slots), keys, epoch)
         return Decision(True, reservation, tuple(states))
     states = [_state(c.limit, used[i], newest[i], now) for i, c in enumerate(charges)]
     limit = charges[denied].limit

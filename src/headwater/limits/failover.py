@@ -8,6 +8,10 @@ line is logged when the primary is lost and one info line when it is back.
 Failing open trades exactness for availability: the fallback counts per process, so with N workers
 and replicas up to N times a limit can be admitted while degraded, and what the primary counted
 before the outage is not seen by the fallback (nor the reverse after recovery).
+
+Counters being rebuilt after the primary lost them (:class:`~headwater.limits.base.Rebuilding`) are
+not an outage: the call is refused (503) in both modes, since the fallback's empty counters would
+admit what the usage history says is spent.
 """
 
 from __future__ import annotations
@@ -17,7 +21,16 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from headwater.limits.base import Charge, Decision, Limiter, LimiterUnavailable, Reservation
+from headwater.limits.base import (
+    Charge,
+    Decision,
+    Limiter,
+    LimiterUnavailable,
+    Rebuilding,
+    Recount,
+    Reservation,
+    Seed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +65,8 @@ class FailoverLimiter:
         if self._may_try():
             try:
                 decision = await self._primary.reserve(charges, now)
+            except Rebuilding:
+                raise
             except LimiterUnavailable as exc:
                 self._lost(exc)
                 if not self._open:
@@ -77,6 +92,16 @@ class FailoverLimiter:
             self._lost(exc)
         else:
             self._recovered()
+
+    async def seed(self, seeds: Sequence[Seed], now: float | None = None) -> None:
+        await self._primary.seed(seeds, now)
+
+    async def restore(self, recount: Recount) -> None:
+        """The primary's counters; the fallback's start empty at each outage (they are per process)."""
+        try:
+            await self._primary.restore(recount)
+        except LimiterUnavailable as exc:
+            log.warning("limit counters not checked at start (%s): they are rebuilt when first used", exc)
 
     async def close(self) -> None:
         try:

@@ -2,6 +2,8 @@
 
 Every counter is a dict ``bucket index -> amount`` (a period counter uses bucket 0). Counters carry an
 expiry like their Redis twins and are swept at most once a ``sweep_interval_s``, so nothing leaks.
+They live and die with the process: :meth:`MemoryLimiter.restore` rebuilds them from the usage
+history when the process starts, before it serves.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 
-from headwater.limits.base import NO_SLOT, Charge, Decision, Limit, Reservation, assemble
+from headwater.limits.base import NO_SLOT, Charge, Decision, Limit, Recount, Reservation, Seed, assemble
 
 PERIOD_GRACE_S = 60.0
 
@@ -32,6 +34,13 @@ class MemoryLimiter:
 
     async def settle(self, reservation: Reservation, actual: Sequence[int], now: float | None = None) -> None:
         self.settle_now(reservation, actual, self._clock() if now is None else now)
+
+    async def seed(self, seeds: Sequence[Seed], now: float | None = None) -> None:
+        self.seed_now(seeds, self._clock() if now is None else now)
+
+    async def restore(self, recount: Recount) -> None:
+        now = self._clock()
+        self.seed_now((await recount(now)).seeds, now)
 
     async def close(self) -> None:
         self._counters.clear()
@@ -103,6 +112,20 @@ class MemoryLimiter:
             elif now >= limit.end:
                 continue
             self._add(limit, slot, delta, now, prune=False)
+
+    def seed_now(self, seeds: Sequence[Seed], now: float) -> None:
+        for seed in seeds:
+            limit, slot = seed.limit, seed.slot
+            if seed.amount <= 0:
+                continue
+            if limit.rolling:
+                cur = math.floor(now / limit.bucket_s)
+                if slot <= cur - limit.buckets:
+                    continue  # already out of the window
+                slot = min(slot, cur)  # a clock ahead of ours: count it now
+            elif now >= limit.end:
+                continue
+            self._add(limit, slot, seed.amount, now, prune=False)
 
     def _add(self, limit: Limit, slot: int, delta: int, now: float, prune: bool) -> None:
         key = limit.counter_key

@@ -10,7 +10,10 @@ Layout (``prefix`` defaults to ``hw:limit:``):
   compute ``retry_after_s``. The hash expires ``window_s`` + one bucket after its newest bucket
   was opened.
 - a period counter is a string ``prefix + key + ":" + period start`` (INCRBY), expiring 60 s after
-  the period ends.
+  the period ends;
+- ``prefix + "limits:epoch"``, the sentinel: present while the counters are complete. Every reserve
+  and settle checks it in the same script; when Redis has lost it, the counters are rebuilt from the
+  usage history first (:mod:`headwater.limits.redis_rebuild`).
 
 Time is the server's ``TIME`` unless the caller passes ``now``; it is assumed not to go backwards
 (buckets already dropped stay dropped). Keys are passed to the scripts as KEYS, never built inside
@@ -20,20 +23,37 @@ them, so hash tags in the callers' keys can keep each call's counters on one clu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any, cast
+from typing import Any, TypeVar
 
 import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from headwater.limits.base import NO_SLOT, Charge, Decision, Limit, LimiterUnavailable, Reservation, assemble
+from headwater.limits.base import (
+    NO_SLOT,
+    Charge,
+    Decision,
+    Limit,
+    LimiterUnavailable,
+    Rebuilding,
+    Recount,
+    Reservation,
+    Seed,
+    assemble,
+)
 from headwater.limits.batching import ScriptBatcher
+from headwater.limits.redis_rebuild import WAIT_S, Recovery
+
+log = logging.getLogger("headwater.limits")
 
 DEFAULT_PREFIX = "hw:limit:"
+LOST = b"lost"
+T = TypeVar("T")
 
 # Errors that mean "the limiter cannot be used now", as opposed to a bug in a call.
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
@@ -59,7 +79,14 @@ class RedisLimiter:
     :meth:`from_url` builds one that does not, with short timeouts.
     """
 
-    def __init__(self, client: Redis, *, prefix: str = DEFAULT_PREFIX, owns_client: bool = False) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        owns_client: bool = False,
+        catch_up_after_s: float = 1.0,
+    ) -> None:
         self._client = client
         self._prefix = prefix
         self._owns_client = owns_client
@@ -67,9 +94,10 @@ class RedisLimiter:
         self._settle = client.register_script(_script("settle.lua"))
         self._batcher = ScriptBatcher(client)
         self._encoding: dict[Limit, tuple[bytes, bytes]] = {}
-        self._merged: dict[str, dict[tuple[str | bytes, int, Any], int]] = {}
+        self._merged: dict[tuple[str, bytes], dict[tuple[str | bytes, int, Any], list[int]]] = {}
         self._merge_done: asyncio.Future[None] | None = None
         self._settling: set[asyncio.Task[None]] = set()
+        self.recovery = Recovery(client, prefix, self._call, self._guard, catch_up_after_s)
 
     @classmethod
     def from_url(
@@ -81,6 +109,7 @@ class RedisLimiter:
         timeout_s: float = 0.5,
         max_connections: int = 32,
         pool_timeout_s: float = 1.0,
+        catch_up_after_s: float = 1.0,
     ) -> RedisLimiter:
         """A limiter with a client of its own: short timeouts, no retries, a bounded pool.
 
@@ -98,9 +127,23 @@ class RedisLimiter:
             socket_timeout=timeout_s,
             retry=Retry(NoBackoff(), 0),
         )
-        return cls(Redis.from_pool(pool), prefix=prefix, owns_client=True)
+        return cls(Redis.from_pool(pool), prefix=prefix, owns_client=True, catch_up_after_s=catch_up_after_s)
+
+    async def restore(self, recount: Recount) -> None:
+        """Keep ``recount`` for lost counters; rebuild now unless the sentinel says they are intact."""
+        self.recovery.recount = recount
+        if await self.recovery.intact():
+            return
+        try:
+            await self.recovery.wait(asyncio.get_running_loop().time() + WAIT_S)
+        except Rebuilding as exc:  # a long rebuild (here or elsewhere): calls wait for it
+            log.warning("starting while %s", exc)
+
+    async def seed(self, seeds: Sequence[Seed], now: float | None = None) -> None:
+        await self.recovery.seed(seeds, now)
 
     async def close(self) -> None:
+        await self.recovery.close()
         if self._settling:
             await asyncio.gather(*self._settling, return_exceptions=True)
         await self._batcher.close()
@@ -125,20 +168,31 @@ class RedisLimiter:
             key, constant = self._encoded(charge.limit)
             keys.append(key)
             packed.append(b"%d%s" % (charge.amount, constant))
+        keys.append(self.recovery.sentinel)
         args: list[Any] = [b"" if now is None else repr(float(now)).encode(), b" ".join(packed)]
-        raw = (await self._call(self._reserve, keys, args)).split()
-        values = [int(x) for x in raw[1:]]  # denied, never, retry_bucket, then used/newest/slot triples
+        deadline = None
+        while True:
+            answer = await self._call(self._reserve, keys, args)
+            raw = answer.encode() if isinstance(answer, str) else answer
+            if raw != LOST:
+                break
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + WAIT_S
+            await self.recovery.wait(deadline)
+        parts = raw.split()
+        values = [int(x) for x in parts[2:]]  # denied, never, retry_bucket, then used/newest/slot triples
         return assemble(
             self,
             charges,
-            float(raw[0]),
+            float(parts[1]),
             values[3::3],
             values[4::3],
             values[5::3],
             values[0],
             values[1] == 1,
             values[2],
-            tuple(keys),
+            tuple(keys[:-1]),
+            parts[0],
         )
 
     async def settle(self, reservation: Reservation, actual: Sequence[int], now: float | None = None) -> None:
@@ -150,16 +204,22 @@ class RedisLimiter:
         if not reservation.claim():
             return
         clock = "" if now is None else repr(float(now))
-        merged = self._merged.get(clock)
+        merged = self._merged.get((clock, reservation.epoch))
         for i, charge in enumerate(charges):
             slot, delta = reservation.slots[i], actual[i] - charge.amount
-            if delta == 0 or slot == NO_SLOT:
+            if (delta == 0 and actual[i] == 0) or slot == NO_SLOT:
                 continue
+            # The actual amount matters when the reservation's epoch has passed (settle.lua).
             limit = charge.limit
             if merged is None:
-                merged = self._merged[clock] = {}
+                merged = self._merged[(clock, reservation.epoch)] = {}
             entry = (reservation.keys[i], limit.window, slot if limit.rolling else limit.end)
-            merged[entry] = merged.get(entry, 0) + delta
+            sums = merged.get(entry)
+            if sums is None:
+                merged[entry] = [delta, actual[i]]
+            else:
+                sums[0] += delta
+                sums[1] += actual[i]
         if merged is None:
             return
         # Every settle of this event-loop turn goes out as one script call; each caller waits for it.
@@ -177,19 +237,22 @@ class RedisLimiter:
         task.add_done_callback(self._settling.discard)
 
     async def _send_settles(
-        self, merged: dict[str, dict[tuple[str | bytes, int, Any], int]], done: asyncio.Future[None]
+        self,
+        merged: dict[tuple[str, bytes], dict[tuple[str | bytes, int, Any], list[int]]],
+        done: asyncio.Future[None],
     ) -> None:
         """Summing the corrections of one counter bucket is exact: a refund never exceeds what its
         own reservation added to that bucket, so no intermediate value would have been clamped."""
         try:
-            for clock, entries in merged.items():
+            for (clock, epoch), entries in merged.items():
                 keys: list[str | bytes] = []
-                args: list[Any] = [clock]
-                for (key, window, where), delta in entries.items():
-                    if delta:
+                args: list[Any] = [clock, epoch]
+                for (key, window, where), (delta, actual) in entries.items():
+                    if delta or actual:
                         keys.append(key)
-                        args += (delta, window, where)
+                        args += (delta, actual, window, where)
                 if keys:
+                    keys.append(self.recovery.sentinel)
                     await self._call(self._settle, keys, args)
         except Exception as exc:
             if not done.done():
@@ -198,8 +261,15 @@ class RedisLimiter:
         if not done.done():
             done.set_result(None)
 
-    async def _call(self, script: Any, keys: Sequence[str | bytes], args: list[Any]) -> bytes | str:
+    async def _call(self, script: Any, keys: Sequence[str | bytes], args: list[Any]) -> Any:
         try:
-            return cast(bytes | str, await self._batcher.call(script, keys, args))
+            return await self._batcher.call(script, keys, args)
+        except _UNAVAILABLE as exc:
+            raise LimiterUnavailable(f"redis: {exc}") from exc
+
+    @staticmethod
+    async def _guard(pending: Awaitable[T]) -> T:
+        try:
+            return await pending
         except _UNAVAILABLE as exc:
             raise LimiterUnavailable(f"redis: {exc}") from exc

@@ -1,10 +1,13 @@
 -- Reserve several counters at once, all or nothing (headwater.limits.redis).
--- KEYS[i]: counter i. ARGV[1]: now in epoch seconds, or '' to use the server's TIME.
--- ARGV[4i-2 .. 4i+1]: amount, capacity, window_s (0 for a period), period_end (0 when rolling);
--- or, packed (fewer arguments for the client to encode), ARGV[2]: all of them, space-separated.
--- Returns one string of space-separated numbers (one bulk reply parses far faster than an array):
--- now ('%.17g'), denied (0-based, -1: allowed), never (0/1), retry_bucket, then per counter: used
--- before the call, newest non-empty bucket (-1: none), slot.
+-- KEYS[i]: counter i; the last key: the epoch sentinel. ARGV[1]: now in epoch seconds, or '' to use
+-- the server's TIME. ARGV[4i-2 .. 4i+1]: amount, capacity, window_s (0 for a period), period_end (0
+-- when rolling); or, packed (fewer arguments for the client to encode), ARGV[2]: all of them,
+-- space-separated.
+-- Returns 'lost' (nothing read or written) when the sentinel is missing: the counters are gone with
+-- it (Redis restarted or was flushed) and must be rebuilt first. Otherwise one string of
+-- space-separated values (one bulk reply parses far faster than an array): the epoch, now ('%.17g'),
+-- denied (0-based, -1: allowed), never (0/1), retry_bucket, then per counter: used before the call,
+-- newest non-empty bucket (-1: none), slot.
 --
 -- A rolling counter is a hash: one field per bucket index (amount > 0), plus 't' (the sum of the
 -- bucket fields), 'o' (every bucket <= o has been dropped) and 'n' (the newest bucket). Buckets
@@ -13,6 +16,11 @@
 local function field(j)
   return string.format('%d', j)
 end
+local epoch = redis.call('GET', KEYS[#KEYS])
+if not epoch then
+  return 'lost'
+end
+local COUNTERS = #KEYS - 1
 local now
 if ARGV[1] == '' then
   local t = redis.call('TIME')
@@ -30,7 +38,7 @@ end
 local out = {string.format('%.17g', now), -1, 0, -1}  -- numbers until the end: out[4 + 3i] is read back
 local denied = -1
 local rolling = {}
-for i = 1, #KEYS do
+for i = 1, COUNTERS do
   local a = 4 * i - 2
   local key, amount, cap, window = KEYS[i], tonumber(A[a]), tonumber(A[a + 1]), tonumber(A[a + 2])
   local used, newest, slot = 0, -1, -1
@@ -124,12 +132,12 @@ local function reply()
   for k = 2, #out do
     out[k] = field(out[k])
   end
-  return table.concat(out, ' ')
+  return epoch .. ' ' .. table.concat(out, ' ')
 end
 if denied >= 0 then
   return reply()
 end
-for i = 1, #KEYS do
+for i = 1, COUNTERS do
   local amount, slot = tonumber(A[4 * i - 2]), out[4 + 3 * i]
   if amount > 0 and slot >= 0 then
     local r = rolling[i]

@@ -1,8 +1,17 @@
 -- Correct reserved amounts by (actual - reserved) (headwater.limits.redis). Never below zero.
--- KEYS[i]: counter i. ARGV[1]: now in epoch seconds, or '' to use the server's TIME.
--- ARGV[3i-1 .. 3i+1]: delta, window_s (0 for a period), then the bucket index (rolling) or
+-- KEYS[i]: counter i; the last key: the epoch sentinel. ARGV[1]: now in epoch seconds, or '' to use
+-- the server's TIME. ARGV[2]: the epoch the reservations were made in.
+-- ARGV[4i-1 .. 4i+2]: delta, actual, window_s (0 for a period), then the bucket index (rolling) or
 -- period_end (period). A bucket that has left the window, or a period that has ended, is left alone.
+-- Sentinel missing (the counters are lost, a rebuild will count this call from its usage event):
+-- nothing is done. Another epoch (the reservation was lost, the rebuild did not see this call): the
+-- actual amount is added instead of the delta.
 -- The rolling counter layout ('t', 'o', 'n' and bucket fields) is described in reserve.lua.
+local current = redis.call('GET', KEYS[#KEYS])
+if not current then
+  return 0
+end
+local earlier_epoch = current ~= ARGV[2]
 local now
 if ARGV[1] == '' then
   local t = redis.call('TIME')
@@ -10,14 +19,19 @@ if ARGV[1] == '' then
 else
   now = tonumber(ARGV[1])
 end
-for i = 1, #KEYS do
-  local a = 3 * i - 1
-  local key, delta, window, x = KEYS[i], tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  if window > 0 then
+for i = 1, #KEYS - 1 do
+  local a = 4 * i - 1
+  local key, delta, window, x = KEYS[i], tonumber(ARGV[a]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  if earlier_epoch then
+    delta = tonumber(ARGV[a + 1])
+  end
+  if delta == 0 then
+    -- nothing to correct
+  elseif window > 0 then
     local b = math.min(window, 60)
     local bl = window / b
     local low = math.floor(now / bl) - b
-    local f = ARGV[a + 2]
+    local f = ARGV[a + 3]
     if x > low then
       local m = redis.call('HMGET', key, 't', 'o', 'n', f)
       local total, o, n, here = tonumber(m[1]) or 0, tonumber(m[2]), tonumber(m[3]) or -1, tonumber(m[4]) or 0

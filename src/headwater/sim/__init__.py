@@ -7,6 +7,14 @@ the text and the ``usage`` are reproducible; embeddings are unit vectors derived
 Latency is simulated: ``ttft_ms`` before the first token, then ``1 / tokens_per_second`` between
 tokens (a non-streamed reply waits the sum). A client that disconnects stops the generation.
 
+Generation follows vLLM: ``max_completion_tokens`` (else ``max_tokens``) caps each choice; ``n``
+choices are returned (1 to 128), and completions generate ``best_of`` sequences (at least ``n``) of
+which the first ``n`` are returned; ``usage.completion_tokens`` counts every generated sequence. A
+reply ends naturally after 8 to 48 words, or, with ``ignore_eos: true`` in the request or the
+``:ignore-eos`` directive, only at its cap, which without ``max_tokens`` is the context length
+(``SimConfig.max_model_len``) minus the prompt, as vLLM's default. A prompt plus cap beyond the
+context length is a 400 ``context_length_exceeded``.
+
 Failure injection: the requested model may end with directives after colons; they are stripped
 before the model is echoed and can be combined (``sim-chat:no-usage:cut`` echoes ``sim-chat``):
 
@@ -18,6 +26,8 @@ before the model is echoed and can be combined (``sim-chat:no-usage:cut`` echoes
     wait 60 seconds before answering (for upstream timeout tests).
 ``:no-usage``
     omit ``usage`` from the response, and never send the usage chunk of a stream.
+``:ignore-eos``
+    the reply runs to its cap (see above) instead of ending after 8 to 48 words.
 ``:cut``
     a stream sends three token chunks, then the connection is dropped mid-body (no finish chunk,
     no ``[DONE]``, no end of the chunked body); a non-streamed reply announces its full length and

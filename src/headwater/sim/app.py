@@ -16,7 +16,7 @@ from headwater.sim import responses as res
 from headwater.sim.asgi import ASGIApp, Receive, Scope, Send
 from headwater.sim.config import SimConfig
 from headwater.sim.directives import FAILURES, Directives, parse_model
-from headwater.sim.text import canonical, embedding, reply_words
+from headwater.sim.text import canonical, embedding, endless_words, reply_words
 
 CHAT_MODEL = "sim-chat"
 EMBEDDING_MODEL = "sim-embed"
@@ -36,14 +36,14 @@ GARBAGE_BODY = b"not json at all"
 class _Reply:
     chat: bool
     model: str
-    words: tuple[str, ...]
-    finish: str
+    choices: tuple[res.Choice, ...]  # the choices returned (n)
+    generated: int  # completion tokens of every sequence generated (best_of of them)
     prompt_tokens: int
     include_usage: bool
     directives: Directives
 
     def usage(self) -> dict[str, int] | None:
-        return None if self.directives.no_usage else res.usage(self.prompt_tokens, len(self.words))
+        return None if self.directives.no_usage else res.usage(self.prompt_tokens, self.generated)
 
 
 class SimApp:
@@ -178,26 +178,54 @@ class SimApp:
         receive: Receive,
         send: Send,
     ) -> None:
-        req.single_choice(payload)
         stream = req.optional_bool(payload, "stream")
+        n, sequences = req.choices(payload, not chat, stream)
         include_usage = stream and req.include_usage(payload)
         limit = req.token_limit(payload)
+        endless = directives.ignore_eos or req.optional_bool(payload, "ignore_eos")
+        prompt_tokens = tokens.count_prompt(payload)
+        room = self._room(prompt_tokens, limit, "messages" if chat else "prompt")
         self._maybe_fail()
-        words = reply_words(self.config.seed, model, material)
-        finish = "stop"
-        if limit is not None and limit < len(words):
-            words, finish = words[:limit], "length"
-        reply = _Reply(chat, model, words, finish, tokens.count_prompt(payload), include_usage, directives)
+        generated: list[res.Choice] = []
+        for index in range(sequences):
+            if endless:
+                words = endless_words(self.config.seed, model, material, index, room)
+            else:
+                words = reply_words(self.config.seed, model, material, index)
+            finish = "stop"
+            if room < len(words):
+                words, finish = words[:room], "length"
+            elif endless:
+                finish = "length"
+            generated.append((words, finish))
+        count = sum(len(words) for words, _ in generated)
+        reply = _Reply(chat, model, tuple(generated[:n]), count, prompt_tokens, include_usage, directives)
         deliver = self._stream(reply, send) if stream else self._respond(reply, send)
         if self._ttft > 0 or self._interval > 0 or directives.hang:
             await asgi.until_disconnect(deliver, receive)
         else:
             await deliver
 
+    def _room(self, prompt_tokens: int, limit: int | None, param: str) -> int:
+        """The most tokens a choice may generate: the request's cap, within the context length."""
+        context = self.config.max_model_len
+        wanted = prompt_tokens + (limit or 0)
+        if wanted > context or prompt_tokens >= context:
+            raise res.SimError(
+                400,
+                f"This model's maximum context length is {context} tokens. However, you requested "
+                f"{wanted} tokens ({prompt_tokens} in the {param}, {limit or 0} in the completion). "
+                f"Please reduce the length of the {param} or completion.",
+                param=param,
+                code="context_length_exceeded",
+            )
+        return limit if limit is not None else context - prompt_tokens
+
     async def _respond(self, reply: _Reply, send: Send) -> None:
         if reply.directives.hang:
             await asyncio.sleep(HANG_SECONDS)
-        delay = self._ttft + self._interval * (len(reply.words) - 1)
+        longest = max(len(words) for words, _ in reply.choices)
+        delay = self._ttft + self._interval * (longest - 1)
         if delay > 0:
             await asyncio.sleep(delay)
         build = res.chat_completion if reply.chat else res.text_completion
@@ -205,8 +233,7 @@ class SimApp:
             res.new_id("chatcmpl-" if reply.chat else "cmpl-"),
             int(time.time()),
             reply.model,
-            reply.words,
-            reply.finish,
+            reply.choices,
             reply.usage(),
         )
         if reply.directives.cut:
@@ -224,11 +251,17 @@ class SimApp:
             reply.model,
             reply.include_usage,
         )
+        # One step per token position: each choice's token at that position, in index order.
+        per_choice = [frames.tokens(words, index) for index, (words, _) in enumerate(reply.choices)]
+        steps = [
+            b"".join(choice[step] for choice in per_choice if step < len(choice))
+            for step in range(max(len(choice) for choice in per_choice))
+        ]
         cut = reply.directives.cut
-        events = frames.tokens(reply.words[:CUT_AFTER_TOKENS] if cut else reply.words)
+        events = steps[:CUT_AFTER_TOKENS] if cut else steps
         closing: list[bytes] = []
         if not cut:
-            closing.append(frames.finish(reply.finish))
+            closing.extend(frames.finish(finish, index) for index, (_, finish) in enumerate(reply.choices))
             usage = reply.usage()
             if reply.include_usage and usage is not None:
                 closing.append(frames.usage(usage))
@@ -236,7 +269,7 @@ class SimApp:
         if self._ttft > 0:
             await asyncio.sleep(self._ttft)
         if self._interval > 0:
-            # One send per token, paced; the closing events travel with the last token.
+            # One send per step, paced; the closing events travel with the last step.
             for event in events[:-1]:
                 await send({"type": "http.response.body", "body": event, "more_body": True})
                 await asyncio.sleep(self._interval)

@@ -11,8 +11,9 @@ class SimConfig:
 
     ``ttft_ms`` is the delay before the first token, ``tokens_per_second`` the pace after it (``0``
     disables the pacing), ``error_rate`` the probability (0..1) that a model request fails with a 500,
-    ``seed`` makes every reply, vector and injected failure reproducible, and ``embedding_dimensions``
-    is the vector length when a request does not ask for ``dimensions``.
+    ``seed`` makes every reply, vector and injected failure reproducible, ``embedding_dimensions``
+    is the vector length when a request does not ask for ``dimensions``, and ``max_model_len`` the
+    context length (prompt plus reply, per choice), as vLLM's ``--max-model-len``.
     """
 
     ttft_ms: float = 150.0
@@ -20,6 +21,7 @@ class SimConfig:
     error_rate: float = 0.0
     seed: int = 0
     embedding_dimensions: int = 256
+    max_model_len: int = 4096
 
     def __post_init__(self) -> None:
         if self.ttft_ms < 0:
@@ -30,6 +32,8 @@ class SimConfig:
             raise ValueError("error_rate must be between 0 and 1")
         if self.embedding_dimensions < 1:
             raise ValueError("embedding_dimensions must be >= 1")
+        if self.max_model_len < 1:
+            raise ValueError("max_model_len must be >= 1")
 
     @property
     def ttft_s(self) -> float:

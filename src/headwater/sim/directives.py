@@ -12,7 +12,7 @@ FAILURES: dict[str, tuple[int, str, str, tuple[tuple[bytes, bytes], ...]]] = {
     "fail-500": (500, "server_error", "simulated_server_error", ()),
     "fail-503": (503, "server_error", "service_unavailable", ((b"retry-after", b"7"),)),
 }
-FLAGS = frozenset({"garbage", "hang", "no-usage", "cut"})
+FLAGS = frozenset({"garbage", "hang", "no-usage", "cut", "ignore-eos"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,7 @@ class Directives:
     hang: bool = False
     no_usage: bool = False
     cut: bool = False
+    ignore_eos: bool = False
 
 
 NONE = Directives()
@@ -55,4 +56,5 @@ def parse_model(requested: str) -> tuple[str, Directives]:
         hang="hang" in flags,
         no_usage="no-usage" in flags,
         cut="cut" in flags,
+        ignore_eos="ignore-eos" in flags,
     )

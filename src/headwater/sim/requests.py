@@ -11,6 +11,7 @@ from headwater.sim.responses import SimError
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_DIMENSIONS = 65_536
+MAX_CHOICES = 128
 
 
 def _bad(message: str, param: str | None = None, code: str | None = "invalid_value") -> SimError:
@@ -119,22 +120,26 @@ def optional_int(payload: dict[str, Any], name: str, low: int, high: int | None 
 
 
 def token_limit(payload: dict[str, Any]) -> int | None:
-    """The reply cap: ``max_completion_tokens`` or ``max_tokens`` (the smaller when both are set)."""
-    limits = [
-        limit
-        for limit in (
-            optional_int(payload, "max_tokens", 1),
-            optional_int(payload, "max_completion_tokens", 1),
-        )
-        if limit is not None
-    ]
-    return min(limits) if limits else None
+    """The reply cap per choice: ``max_completion_tokens``, else ``max_tokens`` (vLLM and OpenAI: the
+    first wins when both are set)."""
+    limit = optional_int(payload, "max_completion_tokens", 1)
+    return limit if limit is not None else optional_int(payload, "max_tokens", 1)
 
 
-def single_choice(payload: dict[str, Any]) -> None:
-    n = payload.get("n")
-    if n is not None and n != 1:
-        raise _bad("The simulator supports only n = 1.", "n", "unsupported_value")
+def choices(payload: dict[str, Any], completions: bool, stream: bool) -> tuple[int, int]:
+    """``n`` (choices returned) and how many sequences are generated: ``best_of`` for completions
+    (at least ``n``; not with streaming unless equal to ``n``), else ``n``."""
+    n = optional_int(payload, "n", 1, MAX_CHOICES) or 1
+    if not completions:
+        return n, n
+    best_of = optional_int(payload, "best_of", 1, MAX_CHOICES)
+    if best_of is None:
+        return n, n
+    if best_of < n:
+        raise _bad(f"'best_of' ({best_of}) must be at least 'n' ({n}).", "best_of")
+    if stream and best_of != n:
+        raise _bad("'best_of' must equal 'n' when streaming.", "best_of")
+    return n, best_of
 
 
 def dimensions(payload: dict[str, Any], default: int) -> int:

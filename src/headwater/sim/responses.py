@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -60,8 +60,12 @@ def reply_text(words: Sequence[str]) -> str:
     return " ".join(words)
 
 
+#: One returned choice: its words and its finish reason (``stop`` or ``length``).
+Choice = tuple[Sequence[str], str]
+
+
 def chat_completion(
-    id_: str, created: int, model: str, words: Sequence[str], finish: str, usage_: dict[str, int] | None
+    id_: str, created: int, model: str, choices: Sequence[Choice], usage_: dict[str, int] | None
 ) -> bytes:
     body: dict[str, Any] = {
         "id": id_,
@@ -71,11 +75,12 @@ def chat_completion(
         "system_fingerprint": FINGERPRINT,
         "choices": [
             {
-                "index": 0,
+                "index": index,
                 "message": {"role": "assistant", "content": reply_text(words), "refusal": None},
                 "logprobs": None,
                 "finish_reason": finish,
             }
+            for index, (words, finish) in enumerate(choices)
         ],
     }
     if usage_ is not None:
@@ -84,7 +89,7 @@ def chat_completion(
 
 
 def text_completion(
-    id_: str, created: int, model: str, words: Sequence[str], finish: str, usage_: dict[str, int] | None
+    id_: str, created: int, model: str, choices: Sequence[Choice], usage_: dict[str, int] | None
 ) -> bytes:
     body: dict[str, Any] = {
         "id": id_,
@@ -92,20 +97,31 @@ def text_completion(
         "created": created,
         "model": model,
         "system_fingerprint": FINGERPRINT,
-        "choices": [{"index": 0, "text": reply_text(words), "logprobs": None, "finish_reason": finish}],
+        "choices": [
+            {"index": index, "text": reply_text(words), "logprobs": None, "finish_reason": finish}
+            for index, (words, finish) in enumerate(choices)
+        ],
     }
     if usage_ is not None:
         body["usage"] = usage_
     return orjson.dumps(body)
 
 
+class _Templates(NamedTuple):
+    first: bytes
+    head: bytes
+    tail: bytes
+    finish_head: bytes
+
+
 class StreamFrames:
     """Byte templates of one stream's events; each token frame is two concatenations."""
 
-    __slots__ = ("_finish_head", "_finish_tail", "_first", "_head", "_meta", "_tail", "_tail_chat")
+    __slots__ = ("_chat", "_end", "_finish_tail", "_meta", "_meta_bytes", "_templates")
 
     def __init__(self, chat: bool, id_: str, created: int, model: str, include_usage: bool) -> None:
         obj = b"chat.completion.chunk" if chat else b"text_completion"
+        self._chat = chat
         self._meta = {
             "id": id_,
             "object": obj.decode(),
@@ -113,31 +129,45 @@ class StreamFrames:
             "model": model,
             "system_fingerprint": FINGERPRINT,
         }
-        meta = orjson.dumps(self._meta)[:-1]  # without the closing brace
-        end = b',"usage":null}\n\n' if include_usage else b"}\n\n"
-        if chat:
-            self._head = b"data: " + meta + b',"choices":[{"index":0,"delta":{"content":'
-            self._first = b"data: " + meta + b',"choices":[{"index":0,"delta":{"role":"assistant","content":'
-            self._tail = b'},"logprobs":null,"finish_reason":null}]' + end
-            self._finish_head = b"data: " + meta + b',"choices":[{"index":0,"delta":{},"logprobs":null,'
-        else:
-            self._head = self._first = b"data: " + meta + b',"choices":[{"index":0,"text":'
-            self._tail = b',"logprobs":null,"finish_reason":null}]' + end
-            self._finish_head = b"data: " + meta + b',"choices":[{"index":0,"text":"","logprobs":null,'
-        self._finish_tail = b"}]" + end
+        self._meta_bytes = orjson.dumps(self._meta)[:-1]  # without the closing brace
+        self._end = b',"usage":null}\n\n' if include_usage else b"}\n\n"
+        self._finish_tail = b"}]" + self._end
+        self._templates: dict[int, _Templates] = {}
 
-    def tokens(self, words: Sequence[str]) -> list[bytes]:
+    def _for(self, index: int) -> _Templates:
+        found = self._templates.get(index)
+        if found is None:
+            start = b"data: " + self._meta_bytes + b',"choices":[{"index":%d,' % index
+            if self._chat:
+                found = _Templates(
+                    first=start + b'"delta":{"role":"assistant","content":',
+                    head=start + b'"delta":{"content":',
+                    tail=b'},"logprobs":null,"finish_reason":null}]' + self._end,
+                    finish_head=start + b'"delta":{},"logprobs":null,',
+                )
+            else:
+                found = _Templates(
+                    first=start + b'"text":',
+                    head=start + b'"text":',
+                    tail=b',"logprobs":null,"finish_reason":null}]' + self._end,
+                    finish_head=start + b'"text":"","logprobs":null,',
+                )
+            self._templates[index] = found
+        return found
+
+    def tokens(self, words: Sequence[str], index: int = 0) -> list[bytes]:
         """One frame per word: the first carries the word (and, for chat, the assistant role), the
         next ones `` word``."""
         if not words:
             return []
-        frames = [self._first + FIRST_PIECE[words[0]] + self._tail]
-        head, tail = self._head, self._tail
+        t = self._for(index)
+        frames = [t.first + FIRST_PIECE[words[0]] + t.tail]
+        head, tail = t.head, t.tail
         frames.extend(head + NEXT_PIECE[word] + tail for word in words[1:])
         return frames
 
-    def finish(self, reason: str) -> bytes:
-        return self._finish_head + b'"finish_reason":' + orjson.dumps(reason) + self._finish_tail
+    def finish(self, reason: str, index: int = 0) -> bytes:
+        return self._for(index).finish_head + b'"finish_reason":' + orjson.dumps(reason) + self._finish_tail
 
     def usage(self, usage_: dict[str, int]) -> bytes:
         return b"data: " + orjson.dumps({**self._meta, "choices": [], "usage": usage_}) + b"\n\n"

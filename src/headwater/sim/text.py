@@ -51,11 +51,22 @@ def canonical(value: Any) -> bytes:
 
 
 @lru_cache(maxsize=4096)
-def reply_words(seed: int, model: str, prompt: bytes) -> tuple[str, ...]:
-    """The full reply (before any ``max_tokens`` cut) for a prompt, as words."""
-    rng = _rng(seed, b"reply", model.encode(), prompt)
+def reply_words(seed: int, model: str, prompt: bytes, index: int = 0) -> tuple[str, ...]:
+    """The natural reply of choice ``index`` (before any cut) for a prompt, as words: it ends, like a
+    model's end-of-sequence token, after 8 to 48 words."""
+    later = (b"%d" % index,) if index else ()  # choice 0 is the reply of a single-choice call
+    rng = _rng(seed, b"reply", model.encode(), prompt, *later)
     count = rng.randint(MIN_REPLY_TOKENS, MAX_REPLY_TOKENS)
     return tuple(rng.choices(WORDS, k=count))
+
+
+def endless_words(seed: int, model: str, prompt: bytes, index: int, length: int) -> tuple[str, ...]:
+    """Exactly ``length`` words: the natural reply, continued past its end (vLLM's ``ignore_eos``)."""
+    words = reply_words(seed, model, prompt, index)
+    if length <= len(words):
+        return words[:length]
+    rng = _rng(seed, b"more", model.encode(), prompt, b"%d" % index)
+    return words + tuple(rng.choices(WORDS, k=length - len(words)))
 
 
 class Embedding(NamedTuple):
