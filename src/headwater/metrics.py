@@ -13,6 +13,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 
+def _zero() -> float:
+    return 0.0
+
+
 @dataclass(frozen=True)
 class Readings:
     """Where each value comes from: zero-argument callables, read at scrape time."""
@@ -24,6 +28,9 @@ class Readings:
     usage_dropped: Callable[[], float]
     limits_degraded: Callable[[], float]
     limits_degraded_calls: Callable[[], float]
+    usage_dead_letters: Callable[[], float] = _zero
+    limit_events_dead_letters: Callable[[], float] = _zero
+    signin_failures_unaudited: Callable[[], float] = _zero
 
 
 class _Collector(Collector):
@@ -50,8 +57,18 @@ class _Collector(Collector):
         )
         yield CounterMetricFamily(
             "headwater_usage_events_dropped",
-            "Usage events dropped because the buffer was full.",
+            "Usage events lost: the buffer was full, or the database refused even their dead letter.",
             r.usage_dropped(),
+        )
+        yield CounterMetricFamily(
+            "headwater_usage_dead_letters",
+            "Usage events the database refused for their data, kept in the dead_letters table.",
+            r.usage_dead_letters(),
+        )
+        yield CounterMetricFamily(
+            "headwater_limit_events_dead_letters",
+            "Limit events the database refused for their data, kept in the dead_letters table.",
+            r.limit_events_dead_letters(),
         )
         yield GaugeMetricFamily(
             "headwater_limits_degraded",
@@ -62,6 +79,11 @@ class _Collector(Collector):
             "headwater_limits_degraded_calls",
             "Admissions decided by the per-process fallback while the shared limiter was unreachable.",
             r.limits_degraded_calls(),
+        )
+        yield CounterMetricFamily(
+            "headwater_signin_failures_unaudited",
+            "Failed browser sign-ins past the audit rate (logged in aggregate, not audited one by one).",
+            r.signin_failures_unaudited(),
         )
 
 

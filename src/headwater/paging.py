@@ -19,6 +19,15 @@ def decode_cursor(cursor: str) -> list[Any]:
         values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except Exception as exc:
         raise ValueError("invalid cursor") from exc
-    if not isinstance(values, list):
+    if not isinstance(values, list) or not all(_fits(value) for value in values):
         raise ValueError("invalid cursor")
     return values
+
+
+def _fits(value: Any) -> bool:
+    """What our cursors hold: ids and keys the database can compare (64-bit integers, short text)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str) and len(value) <= 256

@@ -7,6 +7,9 @@ change that fails writes nothing; a dry run writes nothing.
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from headwater.audit.record import Entry, Origin, record_alone
+from headwater.storage.sql.database import create_engine
 from tests.support import Server, create_key
 
 pytestmark = pytest.mark.e2e
@@ -73,12 +78,15 @@ def test_model_changes_are_recorded_with_credentials_redacted(admin: httpx.Clien
     assert event["after"]["name"] == "aud-model"
 
     replaced = admin.put(
-        "/models/aud-model", json={**model_spec(credential_env="AUD_KEY"), "description": "v2"}
+        "/models/aud-model",
+        json={**model_spec(credential_env="HEADWATER_UPSTREAM_AUD_KEY"), "description": "v2"},
     )
     event = one_event(admin, replaced, "model.update", "aud-model")
     assert event["before"]["description"] == "" and event["after"]["description"] == "v2"
     assert "s3cr3t" not in str(event["before"])
-    assert event["after"]["deployments"][0]["credential_env"] == "AUD_KEY"  # a reference, kept
+    assert (
+        event["after"]["deployments"][0]["credential_env"] == "HEADWATER_UPSTREAM_AUD_KEY"
+    )  # a reference, kept
 
     put_new = admin.put("/models/aud-model-2", json=model_spec())
     assert one_event(admin, put_new, "model.create", "aud-model-2")["after"]["name"] == "aud-model-2"
@@ -240,3 +248,37 @@ def test_apply_checks_group_admins(admin: httpx.Client) -> None:
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["documents", 0, "spec", "admins", 0]
     assert head(admin) == before
+
+
+FORMULAS = {"eq": "=1+2", "plus": "+1", "minus": "-2+3", "at": "@SUM(A1)", "tab": "\tx", "cr": "\rx"}
+
+
+def test_the_csv_export_neutralises_formula_cells(admin: httpx.Client, server: Server) -> None:
+    """Each formula start gets a leading ' in the CSV; the JSON API keeps what was stored."""
+    marker = f"csv-{uuid.uuid4().hex[:8]}"
+
+    async def write() -> None:
+        engine = create_engine(server.database_url)
+        try:
+            for name, text in FORMULAS.items():
+                origin = Origin(actor=f"{text}-actor", request_id=f"{marker}-{name}", source_ip=None)
+                entry = Entry("user.sign_in", "user", text, outcome="failure", detail=text)
+                await record_alone(engine, origin, entry)
+            plain = Origin(actor="system", request_id=f"{marker}-plain", source_ip=None)
+            await record_alone(engine, plain, Entry("user.sign_in", "user", "bob", detail="plain text"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(write())
+    response = admin.get("/audit/events.csv", params={"action": "user.sign_in"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = {row["request_id"]: row for row in csv.DictReader(io.StringIO(response.text, newline=""))}
+    for name, text in FORMULAS.items():
+        row = rows[f"{marker}-{name}"]
+        assert row["detail"] == "'" + text
+        assert row["target_id"] == "'" + text
+        assert row["actor"] == "'" + text + "-actor"
+    plain = rows[f"{marker}-plain"]
+    assert plain["detail"] == "plain text" and plain["target_id"] == "bob" and plain["actor"] == "system"
+    stored = {e["request_id"]: e for e in events(admin, action="user.sign_in")}
+    assert stored[f"{marker}-eq"]["detail"] == "=1+2"  # the JSON API keeps the stored value

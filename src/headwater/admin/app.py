@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -13,6 +16,7 @@ from headwater import __version__
 from headwater.admin.access import deny, target_of
 from headwater.admin.auth import IdentityConfig
 from headwater.admin.deps import CallerDep, bearer_scheme, caller
+from headwater.admin.gate import AdminGate, BodyLimits
 from headwater.admin.me import MeRead
 from headwater.admin.signin import SignIn
 from headwater.admin.signin import router as signin_router
@@ -40,8 +44,37 @@ The OpenAI-compatible gateway (`/v1/*`) is documented by OpenAI's own API refere
 """
 
 
+#: A client's request id is kept only if it is 1-128 of these characters, starting with a letter or
+#: digit: it is stored in the audit trail and exported to CSV, where ``=cmd|...`` would be a formula.
+REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def sane_request_id(given: bytes) -> str | None:
+    text = given.decode("latin-1")
+    return text if REQUEST_ID.fullmatch(text) else None
+
+
+def _text(value: object) -> str:
+    """Text any JSON encoder takes (a lone surrogate from the request is escaped, not a 500)."""
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """FastAPI's 422 ``detail`` without ``input`` and ``ctx``: the field (``loc``), the message and
+    the type. Echoing the input would send back whatever was sent (megabytes, invalid text)."""
+    return [
+        {
+            "loc": [part if isinstance(part, int) else _text(part) for part in error.get("loc", ())],
+            "msg": _text(error.get("msg", "")),
+            "type": _text(error.get("type", "value_error")),
+        }
+        for error in errors
+    ]
+
+
 class RequestIds:
-    """Gives each admin request an id (the client's ``X-Request-Id`` when sane), echoed back."""
+    """Gives each admin request an id (the client's ``X-Request-Id`` when sane, else a generated
+    one), echoed back."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -51,9 +84,7 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"")
-        text = given.decode("latin-1") if given else ""
-        request_id = text if 0 < len(text) <= 128 and text.isprintable() and " " not in text else ""
-        request_id = request_id or secrets.token_hex(16)
+        request_id = sane_request_id(given) or secrets.token_hex(16)
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
@@ -72,8 +103,10 @@ def create_admin_app(
     signin: SignIn | None,
     key_rules: KeyRules,
     snapshot: Callable[[], Snapshot],
+    body_limits: BodyLimits | None = None,
 ) -> FastAPI:
-    """``snapshot`` gives the gateway's current view (what policies allow, for self-service keys)."""
+    """``snapshot`` gives the gateway's current view (what policies allow, for self-service keys);
+    ``body_limits`` bound request bodies (see :mod:`headwater.admin.gate`)."""
     app = FastAPI(
         title="Headwater admin API",
         version=__version__,
@@ -87,6 +120,8 @@ def create_admin_app(
     app.state.signin = signin
     app.state.key_rules = key_rules
     app.state.snapshot = snapshot
+    # The last added runs first: request ids, then the gate (authentication, body bounds), then routes.
+    app.add_middleware(AdminGate, cp=control_plane, identity=identity, limits=body_limits or BodyLimits())
     app.add_middleware(RequestIds)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(caller), Depends(bearer_scheme)])
@@ -108,6 +143,10 @@ def create_admin_app(
 
     app.include_router(api)
     app.include_router(signin_router)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_detail(error.errors())}, status_code=422)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, problem: Problem) -> JSONResponse:

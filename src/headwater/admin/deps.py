@@ -9,6 +9,7 @@ from fastapi.security import HTTPBearer
 
 from headwater.admin.access import Caller, authorise
 from headwater.admin.auth import IdentityConfig, authenticate
+from headwater.admin.gate import PRINCIPAL_STATE
 from headwater.control import ControlPlane
 
 #: Documents the scheme in OpenAPI; authentication itself is :func:`headwater.admin.auth.authenticate`.
@@ -35,7 +36,9 @@ async def caller(request: Request, cp: ControlPlaneDep) -> Caller:
     found: Caller | None = getattr(request.state, "caller", None)
     if found is not None:
         return found
-    principal = await authenticate(request, cp, identity_config(request))
+    principal = getattr(request.state, PRINCIPAL_STATE, None)  # the gate authenticated it
+    if principal is None:
+        principal = await authenticate(request, cp, identity_config(request))
     authorised = await authorise(request, cp, principal)
     request.state.caller = authorised
     return authorised

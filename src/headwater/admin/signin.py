@@ -10,6 +10,10 @@ The state is bound to the browser that started the sign-in: ``/auth/login`` give
 cookie, and the stored state is keyed by a hash of that cookie and the state, so a callback URL
 replayed in another browser (login CSRF) or twice matches nothing. Failures answer 400 (403 for a
 disabled user) in the admin API's error format; codes, tokens and secrets never reach a log or a reply.
+
+Unauthenticated callers cannot make it write without bound (:mod:`headwater.admin.signin_limits`):
+per source IP rates for both routes (429), a cap on sign-ins under way (503), and a rate of audit
+events for failed callbacks (the rest are counted and logged in aggregate).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import hashlib
 import logging
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +42,7 @@ from headwater.admin.auth import (
     session_hash,
     source_ip,
 )
+from headwater.admin.signin_limits import SignInLimits, SourceRate
 from headwater.audit.record import Entry, record_alone
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
@@ -67,6 +72,7 @@ class SignIn:
     public_url: str
     session_ttl_s: float
     id_tokens: JwtVerifier
+    limits: SignInLimits = field(default_factory=SignInLimits)
     _metadata: dict[str, Any] | None = None
 
     async def metadata(self) -> dict[str, Any]:
@@ -123,16 +129,23 @@ def _not_configured() -> Response:
     return JSONResponse({"detail": detail}, status_code=404)
 
 
+def _too_many(rate: SourceRate, what: str) -> Response:
+    retry = rate.retry_after_s()
+    detail = f"Too many {what} from your address; try again in {retry} s."
+    return JSONResponse({"detail": detail}, 429, headers={"Retry-After": str(retry)})
+
+
 async def _failed(
     request: Request, signin: SignIn, reason: str, user: str | None = None, status_code: int = 400
 ) -> Response:
-    actor = f"user:{user}" if user else "anonymous"
-    entry = Entry("user.sign_in", "user", user or "-", outcome="failure", detail=reason)
-    try:
-        await record_alone(signin.cp.engine, request_origin(request, actor), entry)
-    except Exception:
-        log.exception("could not record a failed sign-in")
-    log.warning("sign-in failed: %s", reason)
+    if signin.limits.audit_failure(source_ip(request)):
+        actor = f"user:{user}" if user else "anonymous"
+        entry = Entry("user.sign_in", "user", user or "-", outcome="failure", detail=reason)
+        try:
+            await record_alone(signin.cp.engine, request_origin(request, actor), entry)
+        except Exception:
+            log.exception("could not record a failed sign-in")
+        log.warning("sign-in failed: %s", reason)
     return JSONResponse({"detail": f"Sign-in failed: {reason}. Start again at /auth/login."}, status_code)
 
 
@@ -141,6 +154,8 @@ async def login(request: Request, return_to: str | None = None) -> Response:
     signin = _signin(request)
     if signin is None:
         return _not_configured()
+    if not signin.limits.logins.allow(source_ip(request)):
+        return _too_many(signin.limits.logins, "sign-ins")
     try:
         metadata = await signin.metadata()
     except (httpx.HTTPError, ValueError, KeyError) as exc:
@@ -155,6 +170,10 @@ async def login(request: Request, return_to: str | None = None) -> Response:
         )
     async with signin.cp.engine.begin() as conn:
         await repo.delete_expired(conn, utcnow() - LOGIN_TTL)
+        if await repo.pending_logins(conn) >= signin.limits.max_pending_logins:
+            log.warning("sign-in refused: %d sign-ins under way", signin.limits.max_pending_logins)
+            detail = "Too many sign-ins are under way; try again in a minute."
+            return JSONResponse({"detail": detail}, 503, headers={"Retry-After": "60"})
         await repo.save_login(conn, _state_key(binding, state), verifier, nonce, _safe_return(return_to))
     response = RedirectResponse(url, status_code=302)
     response.headers["cache-control"] = "no-store"
@@ -176,6 +195,8 @@ async def callback(request: Request) -> Response:
     signin = _signin(request)
     if signin is None:
         return _not_configured()
+    if not signin.limits.callbacks.allow(source_ip(request)):
+        return _too_many(signin.limits.callbacks, "sign-in callbacks")
     params = request.query_params
     state, code = params.get("state", ""), params.get("code", "")
     binding = request.cookies.get(LOGIN_COOKIE, "")

@@ -1,4 +1,9 @@
-"""User, group and service account schemas, shared by the admin API and YAML documents."""
+"""User, group and service account schemas, shared by the admin API and YAML documents.
+
+Every string and list is bounded (422 naming the field past a bound): names by
+:data:`headwater.names.Name`, descriptions 2,000 characters, display names 256, cost centers
+128, emails as RFC 5321 allows (254), at most 1,000 groups per user and admins per group.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from headwater.names import Name
 
 Status = Literal["active", "disabled"]
+#: The most groups a user may be in (as declared), and admins a group may have.
+MAX_GROUPS = 1000
 
 
 class _Strict(BaseModel):
@@ -21,7 +28,7 @@ class GroupSpec(_Strict):
     cost_center: str | None = Field(None, max_length=128)
     admins: list[Name] = Field(
         default_factory=list,
-        max_length=1000,
+        max_length=MAX_GROUPS,
         description="Users who administer the group: its service accounts, group keys and usage.",
     )
 
@@ -45,7 +52,7 @@ class GroupRead(GroupSpec):
 class UserSpec(_Strict):
     email: EmailStr | None = None
     display_name: str | None = Field(None, max_length=256)
-    groups: list[Name] = Field(default_factory=list)
+    groups: list[Name] = Field(default_factory=list, max_length=MAX_GROUPS)
     status: Status = "active"
 
     @field_validator("groups")

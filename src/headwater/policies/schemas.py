@@ -2,12 +2,19 @@
 
 Field names follow the resource documents (camelCase: ``serviceAccounts``, ``overLimit``,
 ``renewsOn``, ``inputTokens``), as the policies are written in YAML by people.
+
+Every number and list is bounded (422 naming the field past a bound), so that what is stored is
+what the limiter can count: requests and tokens per window at most :data:`MAX_COUNT` (10^12), a
+budget at most :data:`MAX_BUDGET` (10^9 in its currency: the limiter counts money in billionths in
+a signed 64-bit integer, which holds about 9.2 * 10^9 units), at most :data:`MAX_TARGETS` names per
+target list and per model list, each weekday once.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +28,14 @@ DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WINDOW_PATTERN = r"^[1-9][0-9]{0,5}[smhd]$"
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+#: The most requests or tokens a limit may count per window.
+MAX_COUNT = 10**12
+#: The largest budget, in its currency.
+MAX_BUDGET = Decimal(10**9)
+#: The most names in a list of targets or of models.
+MAX_TARGETS = 1000
 
 
 def window_seconds(window: str) -> int:
@@ -41,21 +56,22 @@ class _Strict(BaseModel):
 
 class Assets(_Strict):
     models: Literal["all"] | list[Name] = Field(
-        description="`all` (every open model) or a list; restricted models must be listed by name."
+        description="`all` (every open model) or a list; restricted models must be listed by name.",
+        max_length=MAX_TARGETS,
     )
 
 
 class Targets(_Strict):
-    groups: list[Name] = Field(default_factory=list)
-    users: list[Name] = Field(default_factory=list)
-    serviceAccounts: list[Name] = Field(default_factory=list)
+    groups: list[Name] = Field(default_factory=list, max_length=MAX_TARGETS)
+    users: list[Name] = Field(default_factory=list, max_length=MAX_TARGETS)
+    serviceAccounts: list[Name] = Field(default_factory=list, max_length=MAX_TARGETS)
 
 
 class LimitSpec(_Strict):
-    requests: int | None = Field(None, ge=1)
-    tokens: int | None = Field(None, ge=1, description="Input plus output tokens.")
-    inputTokens: int | None = Field(None, ge=1)
-    outputTokens: int | None = Field(None, ge=1)
+    requests: int | None = Field(None, ge=1, le=MAX_COUNT)
+    tokens: int | None = Field(None, ge=1, le=MAX_COUNT, description="Input plus output tokens.")
+    inputTokens: int | None = Field(None, ge=1, le=MAX_COUNT)
+    outputTokens: int | None = Field(None, ge=1, le=MAX_COUNT)
     window: str = Field(pattern=WINDOW_PATTERN, description="Rolling window: 30s, 1m, 1h, 1d.")
     scope: Scope = "user"
 
@@ -67,7 +83,7 @@ class LimitSpec(_Strict):
 
 
 class BudgetSpec(_Strict):
-    amount: Amount = Field(gt=0, max_digits=18, decimal_places=6)
+    amount: Amount = Field(gt=0, le=MAX_BUDGET, max_digits=18, decimal_places=6)
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     period: Literal["daily", "weekly", "monthly"] = "monthly"
     renewsOn: int = Field(1, ge=1, le=28, description="Monthly: day of month (1–28); weekly: 1=Mon … 7=Sun.")
@@ -87,7 +103,7 @@ class BudgetSpec(_Strict):
 
 
 class ScheduleSpec(_Strict):
-    days: list[Day] = Field(default_factory=lambda: list(DAYS), min_length=1)
+    days: list[Day] = Field(default_factory=lambda: list(DAYS), min_length=1, max_length=7)
     start: str = "00:00"
     end: str = "24:00"
     timezone: str = "UTC"
@@ -96,6 +112,13 @@ class ScheduleSpec(_Strict):
     @classmethod
     def _timezone(cls, value: str) -> str:
         return _zone(value)
+
+    @field_validator("days")
+    @classmethod
+    def _once(cls, value: list[Day]) -> list[Day]:
+        if len(set(value)) != len(value):
+            raise ValueError("name each day at most once")
+        return value
 
     @field_validator("start", "end")
     @classmethod

@@ -1,14 +1,17 @@
-"""Limit event rows: the batched writer's store and the admin API's query."""
+"""Limit event rows: the batched writer's store (data errors raise ``RejectedEvents``, see
+:mod:`headwater.storage.sql.refusals`) and the admin API's query."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.paging import decode_cursor, encode_cursor
+from headwater.storage.sql.refusals import refusals, rows_of
 from headwater.storage.sql.tables import limit_events
 from headwater.usage.events import LimitEvent
 from headwater.usage.schemas import LimitEventPage, LimitEventRead
@@ -21,22 +24,24 @@ class SqlLimitEventStore:
     async def write(self, events: Sequence[LimitEvent]) -> None:
         if not events:
             return
-        rows = [
-            {
-                "ts": datetime.fromtimestamp(e.ts, UTC),
-                "request_id": e.request_id,
-                "key_id": e.key_id,
-                "principal": e.principal,
-                "model": e.model,
-                "policy": e.policy,
-                "limit": e.limit[:256],
-                "kind": e.kind,
-                "action": e.action,
-            }
-            for e in events
-        ]
-        async with self._engine.begin() as conn:
-            await conn.execute(limit_events.insert(), rows)
+        rows = rows_of(events, _row)
+        with refusals():
+            async with self._engine.begin() as conn:
+                await conn.execute(limit_events.insert(), rows)
+
+
+def _row(e: LimitEvent) -> dict[str, Any]:
+    return {
+        "ts": datetime.fromtimestamp(e.ts, UTC),
+        "request_id": e.request_id,
+        "key_id": e.key_id,
+        "principal": e.principal,
+        "model": e.model,
+        "policy": e.policy,
+        "limit": e.limit[:256],
+        "kind": e.kind,
+        "action": e.action,
+    }
 
 
 async def page(

@@ -10,59 +10,65 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.paging import decode_cursor, encode_cursor
+from headwater.storage.sql.refusals import refusals, rows_of
 from headwater.storage.sql.tables import api_keys, usage_events
 from headwater.usage.events import NOT_KEYS, UsageEvent
 from headwater.usage.schemas import UsageEventRead
 
 
 class SqlUsageStore:
+    """Writes batches of usage events; a batch the database refuses for its data raises
+    :class:`RejectedEvents` (see :mod:`headwater.storage.sql.refusals`)."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def write(self, events: Sequence[UsageEvent]) -> None:
         if not events:
             return
-        rows: list[dict[str, Any]] = []
+        rows = rows_of(events, _row)
         last_used: dict[str, float] = {}
         for e in events:
-            rows.append(
-                {
-                    "ts": datetime.fromtimestamp(e.ts, UTC),
-                    "request_id": e.request_id,
-                    "key_id": e.key_id,
-                    "principal": e.principal,
-                    "model": e.model,
-                    "deployment": e.deployment,
-                    "provider": e.provider,
-                    "endpoint": e.endpoint,
-                    "prompt_tokens": e.prompt_tokens,
-                    "completion_tokens": e.completion_tokens,
-                    "cost": e.cost,
-                    "currency": e.currency,
-                    "status": e.status,
-                    "http_status": e.http_status,
-                    "latency_ms": round(e.latency_ms, 3),
-                    "ttft_ms": round(e.ttft_ms, 3) if e.ttft_ms is not None else None,
-                    "streamed": e.streamed,
-                    "estimated": e.estimated,
-                }
-            )
             if e.key_id not in NOT_KEYS and e.ts > last_used.get(e.key_id, 0.0):
                 last_used[e.key_id] = e.ts
-        async with self._engine.begin() as conn:
-            await conn.execute(usage_events.insert(), rows)
-            # last_used_at moves in batches, never a write per request; it is not configuration,
-            # so the revision (and every gateway's snapshot) stays as it is.
-            for key_id, ts in sorted(last_used.items()):
-                when = datetime.fromtimestamp(ts, UTC)
-                await conn.execute(
-                    update(api_keys)
-                    .where(
-                        api_keys.c.id == key_id,
-                        or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < when),
+        with refusals():
+            async with self._engine.begin() as conn:
+                await conn.execute(usage_events.insert(), rows)
+                # last_used_at moves in batches, never a write per request; it is not configuration,
+                # so the revision (and every gateway's snapshot) stays as it is.
+                for key_id, ts in sorted(last_used.items()):
+                    when = datetime.fromtimestamp(ts, UTC)
+                    await conn.execute(
+                        update(api_keys)
+                        .where(
+                            api_keys.c.id == key_id,
+                            or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < when),
+                        )
+                        .values(last_used_at=when)
                     )
-                    .values(last_used_at=when)
-                )
+
+
+def _row(e: UsageEvent) -> dict[str, Any]:
+    return {
+        "ts": datetime.fromtimestamp(e.ts, UTC),
+        "request_id": e.request_id,
+        "key_id": e.key_id,
+        "principal": e.principal,
+        "model": e.model,
+        "deployment": e.deployment,
+        "provider": e.provider,
+        "endpoint": e.endpoint,
+        "prompt_tokens": e.prompt_tokens,
+        "completion_tokens": e.completion_tokens,
+        "cost": e.cost,
+        "currency": e.currency,
+        "status": e.status,
+        "http_status": e.http_status,
+        "latency_ms": round(e.latency_ms, 3),
+        "ttft_ms": round(e.ttft_ms, 3) if e.ttft_ms is not None else None,
+        "streamed": e.streamed,
+        "estimated": e.estimated,
+    }
 
 
 def _read(row: Any) -> UsageEventRead:
