@@ -9,7 +9,8 @@
     provider.stop()
 
 Users' `sub` is ``sub-<username>`` (see :func:`subject_of`); ID and access tokens carry `email`,
-`preferred_username` and `groups`. Every access token is a JWT whose `aud` is the audience, whether
+`email_verified` (true unless a user is set otherwise), `preferred_username` and `groups`. Every
+access token is a JWT whose `aud` is the audience, whether
 or not the client sends a `resource` (the provider defaults it). Consent is granted automatically.
 The node side is tests/oidc/provider.mjs; `make test` installs its node_modules.
 """
@@ -185,8 +186,10 @@ class OidcProvider:
         password: str | None = None,
         email: str | None = None,
         groups: Sequence[str] | None = None,
+        email_verified: bool | None = None,
     ) -> OidcUser:
-        """Add a user, or change one (what is not given is kept); tokens issued from now on show it."""
+        """Add a user, or change one (what is not given is kept); tokens issued from now on show it.
+        ``email_verified`` (the provider says true unless told otherwise) is sent as given."""
         known = self.users.get(username)
         user = OidcUser(
             username,
@@ -194,7 +197,14 @@ class OidcProvider:
             email if email is not None else (known.email if known else f"{username}@example.com"),
             list(groups) if groups is not None else (list(known.groups) if known else []),
         )
-        body = {"username": username, "password": user.password, "email": user.email, "groups": user.groups}
+        body: dict[str, Any] = {
+            "username": username,
+            "password": user.password,
+            "email": user.email,
+            "groups": user.groups,
+        }
+        if email_verified is not None:
+            body["email_verified"] = email_verified
         httpx.post(f"{self.issuer}/__test/users", json=body, timeout=10).raise_for_status()
         self.users[username] = user
         return user

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from headwater.catalog.credentials import DEFAULT_PREFIX
 from headwater.storage.sql.database import bump_revision
 
 
@@ -18,6 +19,10 @@ class ControlPlane:
     #: every other process too (see :mod:`headwater.changes`); without it, the others notice the
     #: revision within ``snapshot_poll_interval_s``.
     changed: Callable[[], Awaitable[None]]
+    #: Deployments may name only credential variables with this prefix (HEADWATER_CREDENTIAL_ENV_PREFIX).
+    credential_env_prefix: str = DEFAULT_PREFIX
+    #: Link a first sign-in to a declared user by a verified email (HEADWATER_OIDC_LINK_VERIFIED_EMAIL).
+    link_verified_email: bool = False
 
     @asynccontextmanager
     async def change(self) -> AsyncIterator[AsyncConnection]:

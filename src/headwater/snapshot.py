@@ -118,8 +118,6 @@ class Snapshot:
     subjects: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Users and service accounts that are disabled (``user:NAME``): their calls are refused.
     disabled: frozenset[str] = frozenset()
-    #: User names already linked to an OIDC subject (another subject with that name gets a suffix).
-    linked: frozenset[str] = frozenset()
     #: Every user name (a new OIDC subject never takes an existing user's name).
     user_names: frozenset[str] = frozenset()
     #: Email (lower case) → name of the users not yet linked to a subject, for linking a first

@@ -108,7 +108,9 @@ def test_key_list_filters_and_pagination(admin: httpx.Client, server: Server) ->
     seen: list[str] = []
     cursor = None
     while True:
-        params = {"owner": "serviceaccount:pager-bot", "limit": 3, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"owner": "serviceaccount:pager-bot", "limit": 3}
+        if cursor:
+            params["cursor"] = cursor
         page = admin.get("/keys", params=params).json()
         seen += [item["id"] for item in page["items"]]
         cursor = page["next"]
@@ -152,14 +154,19 @@ def test_model_crud(admin: httpx.Client, sim: Sim) -> None:
         "kind": "chat",
         "pricing": {"input_per_million": "1.5", "output_per_million": "2", "currency": "EUR"},
         "deployments": [
-            {"base_url": sim.url, "upstream_model": "x", "credential_env": "SOME_KEY", "weight": 3}
+            {
+                "base_url": sim.url,
+                "upstream_model": "x",
+                "credential_env": "HEADWATER_UPSTREAM_SOME_KEY",
+                "weight": 3,
+            }
         ],
     }
     created = admin.post("/models", json=body)
     assert created.status_code == 201
     model = created.json()
     assert model["pricing"] == {"input_per_million": "1.5", "output_per_million": "2", "currency": "EUR"}
-    assert model["deployments"][0]["credential_env"] == "SOME_KEY"
+    assert model["deployments"][0]["credential_env"] == "HEADWATER_UPSTREAM_SOME_KEY"
     assert admin.post("/models", json=body).status_code == 409
     replaced = admin.put(
         "/models/crud-model", json={**body, "name": None, "kind": "completion"} | {"name": None}

@@ -100,6 +100,32 @@ def revoked_actor(event: dict[str, Any]) -> dict[str, Any]:
     return {"actor": event["actor"], "seq": event["seq"]}
 
 
+@pytest.mark.parametrize(
+    ("column", "forged"),
+    [("detail", "old secret invalid at once"), ("source_ip", "10.6.6.6"), ("request_id", "forged-id")],
+)
+def test_audit_verify_finds_each_hashed_field_changed(server: Server, column: str, forged: str) -> None:
+    """Every field the hash covers is covered: rewriting the detail, the source address or the
+    request id of one event is found and that event named."""
+    made = run(server, "keys", "create", "--name", f"tamper-{column}")
+    run(server, "keys", "rotate", made["id"], "--grace", "10m")
+    events = run(server, "audit", "list", "--target", made["id"])["items"]
+    rotated = next(e for e in events if e["action"] == "key.rotate")
+    assert rotated[column] not in (None, forged)  # there is something to forge
+    update = f"UPDATE audit_events SET {column} = :value WHERE seq = :seq"  # noqa: S608 (a fixed column)
+    sql(server, update, value=forged, seq=rotated["seq"])
+    try:
+        broken = cli("audit", "verify", env=server.cli_env())
+        assert broken.returncode == 1, broken.stdout + broken.stderr
+        assert f"audit chain broken at event {rotated['seq']}" in broken.stdout
+        with server.admin() as admin:
+            verdict = admin.get("/audit/verify").json()
+        assert verdict["ok"] is False and verdict["first_broken_seq"] == rotated["seq"]
+    finally:
+        sql(server, update, value=rotated[column], seq=rotated["seq"])
+    assert cli("audit", "verify", env=server.cli_env()).returncode == 0
+
+
 def test_audit_list_filters_and_csv(server: Server, tmp_path: Any) -> None:
     made = run(server, "keys", "create", "--name", "csv")
     only = run(server, "audit", "list", "--action", "key.create", "--target", made["id"])["items"]

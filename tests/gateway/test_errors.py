@@ -37,13 +37,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, sim: Sim) -> Iterator[Serve
             extra_env={
                 "HEADWATER_MAX_BODY_BYTES": str(BODY_LIMIT),
                 "HEADWATER_LOG_LEVEL": "debug",
-                "SIM_CREDENTIAL": CREDENTIAL,
+                "HEADWATER_UPSTREAM_SIM_CREDENTIAL": CREDENTIAL,
             },
         )
         dead = f"http://127.0.0.1:{free_port()}/v1"
         apply(
             started,
-            model_doc("good", sim.url, deployment={"credential_env": "SIM_CREDENTIAL"}),
+            model_doc("good", sim.url, deployment={"credential_env": "HEADWATER_UPSTREAM_SIM_CREDENTIAL"}),
             model_doc("other", sim.url),
             model_doc("embedder", sim.url, kind="embedding"),
             model_doc("unreachable", dead),

@@ -68,7 +68,7 @@ function claimsOf(user) {
   return {
     sub: `sub-${user.username}`,
     email: user.email,
-    email_verified: true,
+    email_verified: user.email_verified !== false,
     preferred_username: user.username,
     name: user.name || user.username,
     groups: [...(user.groups || [])],
@@ -133,8 +133,8 @@ function buildProvider() {
     extraTokenClaims: async (_ctx, token) => {
       const user = token.accountId && users.get(token.accountId);
       if (!user) return undefined;
-      const { email, preferred_username, groups, name } = claimsOf(user);
-      return { email, preferred_username, name, groups };
+      const { email, email_verified, preferred_username, groups, name } = claimsOf(user);
+      return { email, email_verified, preferred_username, name, groups };
     },
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
     ttl: {
@@ -278,6 +278,7 @@ function upsertUser(body) {
   const user = known || { username: body.username, password: '', email: `${body.username}@example.com`, groups: [] };
   if (typeof body.password === 'string') user.password = body.password;
   if (typeof body.email === 'string') user.email = body.email;
+  if (typeof body.email_verified === 'boolean') user.email_verified = body.email_verified;
   if (Array.isArray(body.groups)) user.groups = body.groups.map(String);
   userByName.set(user.username, user);
   users.set(`sub-${user.username}`, user);

@@ -122,19 +122,9 @@ def audit_state(model: ModelRead) -> dict[str, Any]:
 
 
 def public_view(model: ModelRead) -> ModelRead:
-    """A model as callers who are not admins or auditors see it: no upstream credentials or their
-    references (``credential_env``, a URL's userinfo)."""
-    deployments = [
-        DeploymentSpec.model_validate(
-            {
-                **deployment.model_dump(),
-                "base_url": _without_userinfo(str(deployment.base_url), None),
-                "credential_env": None,
-            }
-        )
-        for deployment in model.deployments
-    ]
-    return model.model_copy(update={"deployments": deployments})
+    """A model as callers who are not admins or auditors see it: without its deployments (where it
+    runs, with which credential variable, are internals)."""
+    return model.model_copy(update={"deployments": []})
 
 
 class ModelPage(BaseModel):

@@ -1,7 +1,9 @@
 """Model catalog operations. Every change is written to the audit trail in its own transaction.
 
-Everyone signed in may read the catalog; callers who are not admins or auditors see it without
-upstream credentials or their references (:func:`headwater.catalog.schemas.public_view`).
+Everyone signed in may read the catalog; callers who are not admins or auditors see it without its
+deployments (:func:`headwater.catalog.schemas.public_view`): upstream URLs and credential variable
+names are internals. A deployment may name only credential variables meant for upstreams
+(:mod:`headwater.catalog.credentials`), checked on every create, replace and apply.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from headwater.audit.record import Entry, Origin, change, record
+from headwater.catalog.credentials import refusal
 from headwater.catalog.schemas import ModelRead, ModelSpec, audit_state, public_view
 from headwater.control import ControlPlane
-from headwater.problems import ConflictProblem, NotFoundProblem
+from headwater.problems import ConflictProblem, InvalidProblem, NotFoundProblem
 from headwater.storage.sql import catalog as repo
+
+Loc = tuple[str | int, ...]
 
 
 def audit_entry(name: str, before: ModelRead | None, after: ModelRead | None) -> Entry:
@@ -26,6 +31,7 @@ def audit_entry(name: str, before: ModelRead | None, after: ModelRead | None) ->
 
 
 def _shown(model: ModelRead, reads_everything: bool) -> ModelRead:
+    """Deployments (upstream URLs, credential variables) are for admins and auditors only."""
     return model if reads_everything else public_view(model)
 
 
@@ -43,12 +49,23 @@ async def get(cp: ControlPlane, name: str, *, reads_everything: bool) -> ModelRe
     return _shown(found, reads_everything)
 
 
-async def put_in(conn: AsyncConnection, name: str, spec: ModelSpec) -> None:
+def check_credentials(spec: ModelSpec, prefix: str, loc: Loc) -> None:
+    """422 at ``loc``.deployments.N.credential_env for a variable no deployment may read."""
+    for index, deployment in enumerate(spec.deployments):
+        if deployment.credential_env is not None:
+            why = refusal(deployment.credential_env, prefix)
+            if why is not None:
+                raise InvalidProblem((*loc, "deployments", index, "credential_env"), why)
+
+
+async def put_in(conn: AsyncConnection, name: str, spec: ModelSpec, prefix: str, loc: Loc) -> None:
+    check_credentials(spec, prefix, loc)
     exists = await repo.get(conn, name) is not None
     await repo.upsert(conn, name, spec, exists=exists)
 
 
 async def create(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -> ModelRead:
+    check_credentials(spec, cp.credential_env_prefix, ("body",))
     async with cp.change() as conn:
         if await repo.get(conn, name) is not None:
             raise ConflictProblem(f"model {name} already exists (use PUT to replace it)")
@@ -60,6 +77,7 @@ async def create(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -
 
 
 async def put(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -> ModelRead:
+    check_credentials(spec, cp.credential_env_prefix, ("body",))
     async with cp.change() as conn:
         before = await repo.get(conn, name)
         await repo.upsert(conn, name, spec, exists=before is not None)

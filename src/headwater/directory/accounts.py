@@ -2,8 +2,9 @@
 
 Admins manage every service account; a group admin manages those of the groups they administer:
 an existing one of another group answers 404 (as if it did not exist), and creating or moving one
-into a group they do not administer is refused with 403. Reads follow the tenant: admins and
-auditors see every service account, group admins those of their groups, users none.
+into a group they do not administer is refused with 403, and so is enabling one an admin disabled
+(an admin's decision binds group admins: only an admin enables it again). Reads follow the tenant:
+admins and auditors see every service account, group admins those of their groups, users none.
 """
 
 from __future__ import annotations
@@ -62,12 +63,17 @@ async def get_service_account(cp: ControlPlane, name: str, who: Caller) -> Servi
 
 
 async def put_service_account_in(
-    conn: AsyncConnection, name: str, spec: ServiceAccountSpec, loc: tuple[str | int, ...]
+    conn: AsyncConnection,
+    name: str,
+    spec: ServiceAccountSpec,
+    loc: tuple[str | int, ...],
+    *,
+    by_admin: bool = True,
 ) -> None:
     if await repo.missing_groups(conn, [spec.group]):
         raise InvalidProblem((*loc, "group"), f"group {spec.group!r} does not exist")
     exists = await repo.get_service_account(conn, name) is not None
-    await repo.upsert_service_account(conn, name, spec, exists=exists)
+    await repo.upsert_service_account(conn, name, spec, exists=exists, by_admin=by_admin)
 
 
 async def put_service_account(
@@ -78,7 +84,11 @@ async def put_service_account(
         _check_manages(who, name, before, spec.group)
         if create and before is not None:
             raise ConflictProblem(f"service account {name} already exists")
-        await put_service_account_in(conn, name, spec, ("body",))
+        by_admin = who.principal.is_admin
+        enabling = before is not None and before.status == "disabled" and spec.status == "active"
+        if enabling and not by_admin and await repo.disabled_by_admin(conn, name):
+            raise ForbiddenProblem(f"An admin disabled service account {name}: only an admin can enable it.")
+        await put_service_account_in(conn, name, spec, ("body",), by_admin=by_admin)
         stored = await repo.get_service_account(conn, name)
         assert stored is not None
         await record(conn, who.origin, change("serviceaccount", name, before, stored))

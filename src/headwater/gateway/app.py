@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -16,7 +17,7 @@ from headwater.gateway import requests
 from headwater.gateway.auth import Authenticator
 from headwater.gateway.http import Headers, Receive, Scope, Send, send_bytes, send_error
 from headwater.gateway.proxy import Proxy
-from headwater.snapshot import KeyView, Snapshot
+from headwater.snapshot import KeyView, ModelView, Snapshot
 
 log = logging.getLogger("headwater.gateway")
 
@@ -31,14 +32,18 @@ METRICS_CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 _PROCESS_PREFIX = os.urandom(8).hex()
 _SEQUENCE = itertools.count(1)
+#: A request id a client may choose: it is echoed, logged, stored and exported (audit CSV), so only
+#: letters, digits and ``._:-``, starting with a letter or digit (never a spreadsheet formula).
+REQUEST_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+#: Whether a key may call a model (its owner's policies grant it): what ``/v1/models`` lists.
+MayCall = Callable[[Snapshot, KeyView, ModelView], bool]
 
 
 def _request_id(value: bytes | None) -> str:
     """The client's id when it sent a sane one; else 32 hex digits unique to this process and call."""
-    if value and len(value) <= 128 and value.isascii():
-        text = value.decode("ascii")
-        if text.isprintable() and " " not in text:
-            return text
+    if value and REQUEST_ID.fullmatch(value):
+        return value.decode("ascii")
     return f"{_PROCESS_PREFIX}{next(_SEQUENCE):016x}"
 
 
@@ -55,8 +60,10 @@ class Gateway:
         ready: Callable[[], Awaitable[bool]],
         auth: Authenticator | None = None,
         metrics: Callable[[], bytes] | None = None,
+        may_call: MayCall | None = None,
     ) -> None:
         self._auth = auth or Authenticator()
+        self._may_call = may_call
         self._metrics = metrics
         self._proxy = proxy
         self._snapshots = snapshots
@@ -125,10 +132,13 @@ class Gateway:
     async def _models(
         self, send: Send, snapshot: Snapshot, key: KeyView, name: str, headers: Headers
     ) -> None:
+        may_call = self._may_call
         visible = [
             {"id": model.name, "object": "model", "created": model.created, "owned_by": "headwater"}
             for model in snapshot.models.values()
-            if model.enabled and key.allows(model.name)
+            if model.enabled
+            and key.allows(model.name)
+            and (may_call is None or may_call(snapshot, key, model))
         ]
         if not name:
             await send_bytes(send, 200, orjson.dumps({"object": "list", "data": visible}), headers)

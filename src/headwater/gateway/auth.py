@@ -11,7 +11,9 @@ touches the database: names, disabled users and groups come from the snapshot.
 * ``Authorization: Bearer <JWT>`` (when an issuer is configured): verified by the
   :class:`~headwater.identity.jwt_verifier.JwtVerifier` (signature, ``iss``, ``aud``, ``exp``,
   ``nbf``). The user is the one already linked to the token's ``sub``, else the name sign-in would
-  give it (preferred username, email or subject). Groups: the token's, plus the user's local ones.
+  give it (see :mod:`headwater.identity.provisioning`: never an existing user's name, except a declared
+  user linked by a verified email when that is allowed). Groups: the token's, plus the user's local
+  ones.
 * No ``Authorization`` header, from a trusted proxy (``HEADWATER_TRUSTED_PROXIES``): the user (and
   groups) named by ``HEADWATER_TRUSTED_HEADERS``. From anywhere else those headers are ignored.
 
@@ -27,7 +29,12 @@ from headwater.clock import epoch
 from headwater.errors import GatewayError, Unauthorized
 from headwater.gateway.http import Scope
 from headwater.identity.jwt_verifier import InvalidToken, JwtVerifier, TokenClaims
-from headwater.identity.principal import group_names, name_for_another_subject, user_name_for
+from headwater.identity.principal import (
+    group_names,
+    linkable_email,
+    name_for_another_subject,
+    user_name_for,
+)
 from headwater.identity.trusted import TrustedHeaders
 from headwater.keys.secret import PREFIX, matches, parse_key_id
 from headwater.snapshot import KeyView, Snapshot
@@ -52,9 +59,12 @@ class Authenticator:
         verifier: JwtVerifier | None = None,
         trusted: TrustedHeaders | None = None,
         first_seen: Callable[[TokenClaims], None] | None = None,
+        *,
+        link_verified_email: bool = False,
     ) -> None:
         """``first_seen`` is told of token users the directory does not know yet (it must not block)."""
         self._verifier = verifier
+        self._link_email = link_verified_email
         self._first_seen = first_seen
         self._trusted = trusted if trusted is not None and trusted.enabled else None
         #: Authorization header → (the snapshot it was verified against, its view, valid until).
@@ -125,7 +135,7 @@ class Authenticator:
                 ) from None
             code = "access_token_expired" if exc.reason == "expired" else "invalid_access_token"
             raise Unauthorized(str(exc), code=code) from None
-        name = _user_name(claims, snapshot)
+        name = _user_name(claims, snapshot, self._link_email)
         if self._first_seen is not None and claims.subject not in snapshot.subjects:
             self._first_seen(claims)
         view = self._user_view(TOKEN_KEY_ID, "OIDC access token", name, claims.groups, snapshot)
@@ -171,16 +181,21 @@ class Authenticator:
         )
 
 
-def _user_name(claims: TokenClaims, snapshot: Snapshot) -> str:
+def _user_name(claims: TokenClaims, snapshot: Snapshot, link_verified_email: bool) -> str:
     """The Headwater user of a token: as sign-in names it (see identity.provisioning)."""
     known = snapshot.subjects.get(claims.subject)
     if known is not None:
         return known
+    email = linkable_email(claims.email, claims.email_verified, link_verified_email)
+    if email is not None:
+        declared = snapshot.unlinked_emails.get(email)
+        if declared is not None:
+            return declared
     try:
         name = user_name_for(claims.username, claims.email, claims.subject)
     except ValueError:
         raise Unauthorized("The access token names no usable user.", code="invalid_access_token") from None
-    if name in snapshot.linked:  # that name belongs to another subject
+    if name in snapshot.user_names:  # declared, or another subject's: never taken over
         name = name_for_another_subject(name, claims.subject)
     return name
 

@@ -80,6 +80,8 @@ class TokenClaims:
     groups: tuple[str, ...]
     expires_at: float
     raw: Mapping[str, Any] = field(compare=False, repr=False)
+    #: The issuer vouches for ``email`` (``email_verified: true``; some issuers send the string).
+    email_verified: bool = False
 
 
 @dataclass(slots=True)
@@ -248,6 +250,7 @@ class JwtVerifier:
             groups=group_names,
             expires_at=float(payload["exp"]),
             raw=types.MappingProxyType(payload),
+            email_verified=payload.get("email_verified") in (True, "true"),
         )
 
     def _remember(self, token: str, claims: TokenClaims) -> None:

@@ -43,8 +43,14 @@ def user_name_for(username: str | None, email: str | None, subject: str) -> str:
 
 
 def name_for_another_subject(name: str, subject: str) -> str:
-    """The name a second identity gets when ``name`` already belongs to another subject."""
+    """The name a new identity gets when ``name`` is already a user's (declared, or another subject's)."""
     return f"{name[:119]}-{hashlib.sha256(subject.encode()).hexdigest()[:8]}"
+
+
+def linkable_email(email: str | None, verified: bool, allowed: bool) -> str | None:
+    """The email a first sign-in may be linked by (lower case): only when the setting allows it
+    (HEADWATER_OIDC_LINK_VERIFIED_EMAIL) and the issuer says the email is verified."""
+    return email.lower() if allowed and verified and email else None
 
 
 def group_names(groups: Iterable[str]) -> tuple[str, ...]:

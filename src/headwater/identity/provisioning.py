@@ -1,13 +1,19 @@
 """External identities (OIDC subjects, forwarded users) become Headwater users.
 
 A user is created the first time an identity is seen. An OIDC identity is found again by its
-subject (``sub``); a new one takes its preferred username (else email, else subject) as its name,
-linking to an existing user of that name who has no subject yet (declared in git before the person
-ever signed in), or a suffixed name when that user belongs to another subject. Groups are synced from
-the claim at every sign-in (and whenever a bearer token's claim differs from what is stored): groups
-named in the claim are joined (and created, as ``source: oidc``, when missing); memberships of
-identity-provider groups (``source: oidc``) no longer named are dropped; memberships of local groups
-that an admin made are kept.
+subject (``sub``), the only thing an issuer guarantees to be stable and unique; nothing else ever
+links an identity to an existing user by name: the first token that says ``preferred_username:
+alice`` must not become the ``alice`` an admin declared in git. A new subject takes its preferred
+username (else email, else subject) as its name, or that name with a suffix derived from the subject
+when a user of that name exists already (declared, or another subject's). The one other way in:
+with ``HEADWATER_OIDC_LINK_VERIFIED_EMAIL`` on, a new subject whose token says ``email_verified`` is
+linked to the one declared user that has the same email and no subject yet. A forwarded user (a
+trusted proxy's header) has no subject: the proxy vouches for the name itself.
+
+Groups are synced from the claim at every sign-in (and whenever a bearer token's claim differs from
+what is stored): groups named in the claim are joined (and created, as ``source: oidc``, when
+missing); memberships of identity-provider groups (``source: oidc``) no longer named are dropped;
+memberships of local groups that an admin made are kept.
 """
 
 from __future__ import annotations
@@ -25,7 +31,12 @@ from headwater.audit.record import record as record_events
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
 from headwater.identity.jwt_verifier import TokenClaims
-from headwater.identity.principal import group_names, name_for_another_subject, user_name_for
+from headwater.identity.principal import (
+    group_names,
+    linkable_email,
+    name_for_another_subject,
+    user_name_for,
+)
 from headwater.storage.sql import identity as repo
 from headwater.storage.sql.identity import UserRecord
 
@@ -41,6 +52,7 @@ class ExternalIdentity:
     #: Groups asserted by the identity provider; None when it asserts none (no groups header).
     groups: tuple[str, ...] | None
     source: Literal["oidc", "header"]
+    email_verified: bool = False
 
     @classmethod
     def of_token(cls, claims: TokenClaims) -> ExternalIdentity:
@@ -51,23 +63,34 @@ class ExternalIdentity:
             email=claims.email,
             groups=group_names(claims.groups),
             source="oidc",
+            email_verified=claims.email_verified,
         )
 
 
-async def _resolve(conn: AsyncConnection, identity: ExternalIdentity) -> tuple[str, bool]:
+async def _resolve(
+    conn: AsyncConnection, identity: ExternalIdentity, link_verified_email: bool
+) -> tuple[str, bool]:
     """(user name, whether the user must be created)."""
-    if identity.subject is not None:
-        known = await repo.name_by_subject(conn, identity.subject)
-        if known is not None:
-            return known, False
     name = user_name_for(identity.username, identity.email, identity.subject or "")
-    existing = await repo.user_record(conn, name)
-    if existing is None:
+    subject = identity.subject
+    if subject is None:  # a trusted proxy's user: the proxy vouches for the name
+        return name, await repo.user_record(conn, name) is None
+    known = await repo.name_by_subject(conn, subject)
+    if known is not None:
+        return known, False
+    email = linkable_email(identity.email, identity.email_verified, link_verified_email)
+    if email is not None:
+        declared = await repo.unlinked_by_email(conn, email)
+        if declared is not None:
+            return declared, False
+    if await repo.user_record(conn, name) is None:
         return name, True
-    if identity.subject is None or existing.subject is None or existing.subject == identity.subject:
-        return name, False
-    name = name_for_another_subject(name, identity.subject)
-    return name, await repo.user_record(conn, name) is None
+    # The name is someone else's (declared in git, or another subject's): never take it over.
+    name = name_for_another_subject(name, subject)
+    existing = await repo.user_record(conn, name)
+    if existing is not None:
+        raise ValueError(f"the user name {name} derived for a new identity is taken")
+    return name, True
 
 
 def _pending(record: UserRecord, identity: ExternalIdentity) -> bool:
@@ -97,7 +120,7 @@ async def provision(
     """
     if not sign_in:
         async with cp.read() as conn:
-            name, new = await _resolve(conn, identity)
+            name, new = await _resolve(conn, identity, cp.link_verified_email)
             record = None if new else await repo.user_record(conn, name)
         if record is not None and not _pending(record, identity):
             return record
@@ -116,7 +139,7 @@ async def _update(
 ) -> UserRecord:
     """Creates or updates the user; what changed goes to the audit trail, done by the user themself."""
     async with cp.change() as conn:
-        name, new = await _resolve(conn, identity)
+        name, new = await _resolve(conn, identity, cp.link_verified_email)
         before = None if new else await repo.user_record(conn, name)
         if new:
             await repo.create_user(conn, name, identity.subject, identity.email)

@@ -74,7 +74,7 @@ def _loc(resource: Resource) -> tuple[str | int, ...]:
     return ("documents", resource.index, "spec")
 
 
-async def _put(conn: AsyncConnection, resource: Resource) -> None:
+async def _put(conn: AsyncConnection, resource: Resource, credential_prefix: str) -> None:
     loc = _loc(resource)
     spec = resource.spec
     if isinstance(spec, GroupSpec):  # its admins once every user is in (see apply)
@@ -84,7 +84,7 @@ async def _put(conn: AsyncConnection, resource: Resource) -> None:
     elif isinstance(spec, ServiceAccountSpec):
         await accounts.put_service_account_in(conn, resource.name, spec, loc)
     elif isinstance(spec, ModelSpec):
-        await catalog.put_in(conn, resource.name, spec)
+        await catalog.put_in(conn, resource.name, spec, credential_prefix, loc)
     elif isinstance(spec, PolicySpec):
         await policies.put_in(conn, resource.name, spec, loc)
 
@@ -120,12 +120,14 @@ def diff(before: Any, after: Any) -> list[str]:
 
 
 async def _change(
-    conn: AsyncConnection, resources: list[Resource]
+    conn: AsyncConnection, resources: list[Resource], credential_prefix: str
 ) -> tuple[list[ResourceResult], list[Entry]]:
     """Applies the resources in ``conn``'s transaction; the results, and audit entries of the changes."""
     results: list[ResourceResult] = []
     changed: list[tuple[Resource, Any]] = []  # (resource, its stored state before)
     for resource in resources:
+        if isinstance(resource.spec, ModelSpec):  # unchanged ones too: a dry run shows every refusal
+            catalog.check_credentials(resource.spec, credential_prefix, _loc(resource))
         stored = await _GETTERS[resource.kind](conn, resource.name)
         before = canonical(_spec_of(resource.kind, stored)) if stored is not None else None
         after = canonical(resource.spec)
@@ -134,7 +136,7 @@ async def _change(
                 ResourceResult(kind=resource.kind, name=resource.name, action="unchanged", diff=[])
             )
             continue
-        await _put(conn, resource)
+        await _put(conn, resource, credential_prefix)
         changed.append((resource, stored))
         action: Action = "created" if stored is None else "updated"
         results.append(
@@ -158,7 +160,7 @@ async def apply(cp: ControlPlane, documents: list[Any], origin: Origin, *, dry_r
     async with cp.engine.connect() as conn:
         transaction = await conn.begin()
         try:
-            results, entries = await _change(conn, resources)
+            results, entries = await _change(conn, resources, cp.credential_env_prefix)
             changed = bool(entries)
             if dry_run or not changed:
                 await transaction.rollback()

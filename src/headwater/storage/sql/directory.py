@@ -176,19 +176,27 @@ async def get_service_account(conn: AsyncConnection, name: str) -> ServiceAccoun
 
 
 async def upsert_service_account(
-    conn: AsyncConnection, name: str, spec: ServiceAccountSpec, *, exists: bool
+    conn: AsyncConnection, name: str, spec: ServiceAccountSpec, *, exists: bool, by_admin: bool
 ) -> None:
+    """An admin's change records whether an admin disabled it; anyone else's leaves that as it is."""
     now = utcnow()
-    values = {
+    values: dict[str, object] = {
         "group_name": spec.group,
         "description": spec.description,
         "status": spec.status,
         "updated_at": now,
     }
+    if by_admin:
+        values["admin_disabled"] = spec.status == "disabled"
     if exists:
         await conn.execute(service_accounts.update().where(service_accounts.c.name == name).values(**values))
     else:
         await conn.execute(service_accounts.insert().values(name=name, created_at=now, **values))
+
+
+async def disabled_by_admin(conn: AsyncConnection, name: str) -> bool:
+    query = select(service_accounts.c.admin_disabled).where(service_accounts.c.name == name)
+    return bool((await conn.execute(query)).scalar_one_or_none())
 
 
 async def delete_service_account(conn: AsyncConnection, name: str) -> bool:

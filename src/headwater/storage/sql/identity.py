@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from headwater.clock import utcnow
@@ -62,6 +62,13 @@ async def name_by_subject(conn: AsyncConnection, subject: str) -> str | None:
     query = select(users.c.name).where(users.c.subject == subject)
     value = (await conn.execute(query)).scalar_one_or_none()
     return str(value) if value is not None else None
+
+
+async def unlinked_by_email(conn: AsyncConnection, email: str) -> str | None:
+    """The user with this email (any case) not yet linked to a subject, when there is exactly one."""
+    query = select(users.c.name).where(users.c.subject.is_(None), func.lower(users.c.email) == email.lower())
+    names = (await conn.execute(query.limit(2))).scalars().all()
+    return str(names[0]) if len(names) == 1 else None
 
 
 async def create_user(conn: AsyncConnection, name: str, subject: str | None, email: str | None) -> None:
@@ -180,6 +187,11 @@ async def save_login(
             state=state, code_verifier=code_verifier, nonce=nonce, return_to=return_to, created_at=utcnow()
         )
     )
+
+
+async def pending_logins(conn: AsyncConnection) -> int:
+    """How many sign-ins are under way (call after deleting the expired ones)."""
+    return int((await conn.execute(select(func.count()).select_from(login_states))).scalar_one())
 
 
 async def take_login(conn: AsyncConnection, state: str, not_before: datetime) -> tuple[str, str, str] | None:

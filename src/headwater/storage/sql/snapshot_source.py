@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from types import MappingProxyType
 
 from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from headwater.catalog.credentials import DEFAULT_PREFIX, refusal
 from headwater.keys.schemas import KeyLimits
 from headwater.snapshot import DeploymentView, KeyView, ModelView, PolicyView, Pricing, Snapshot
 from headwater.storage.sql import catalog
@@ -15,10 +17,26 @@ from headwater.storage.sql import policies as policies_repo
 from headwater.storage.sql.database import current_revision
 from headwater.storage.sql.tables import api_keys, group_members, groups, service_accounts, users
 
+log = logging.getLogger("headwater.snapshot")
+
 
 class SqlSnapshotSource:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, credential_env_prefix: str = DEFAULT_PREFIX) -> None:
         self._engine = engine
+        self._prefix = credential_env_prefix
+        self._refused: set[tuple[str, str]] = set()
+
+    def _credential(self, model: str, name: str | None) -> str | None:
+        """The upstream credential a deployment names, never a variable it may not read."""
+        if not name:
+            return None
+        why = refusal(name, self._prefix)
+        if why is not None:
+            if (model, name) not in self._refused:  # stored before the rule, or the prefix changed
+                self._refused.add((model, name))
+                log.error("model %s: not reading credential_env %s: %s", model, name, why)
+            return None
+        return os.environ.get(name)
 
     async def revision(self) -> int:
         async with self._engine.connect() as conn:
@@ -39,7 +57,8 @@ class SqlSnapshotSource:
                 if row["subject"]:
                     subjects[row["subject"]] = row["name"]
                 elif row["email"]:
-                    unlinked_emails[row["email"].lower()] = row["name"]
+                    email = row["email"].lower()  # ambiguous (two users): linked to neither
+                    unlinked_emails[email] = "" if email in unlinked_emails else row["name"]
             memberships: dict[str, list[str]] = {}
             for row in (
                 await conn.execute(
@@ -69,7 +88,7 @@ class SqlSnapshotSource:
                             provider=dep.provider,
                             base_url=dep.url(),
                             upstream_model=dep.upstream_model,
-                            credential=os.environ.get(dep.credential_env) if dep.credential_env else None,
+                            credential=self._credential(model.name, dep.credential_env),
                             timeout_s=dep.timeout,
                             weight=dep.weight,
                             deadline_s=dep.deadline,
@@ -113,9 +132,8 @@ class SqlSnapshotSource:
             memberships=MappingProxyType({name: tuple(names) for name, names in memberships.items()}),
             subjects=MappingProxyType(subjects),
             disabled=frozenset(disabled),
-            linked=frozenset(subjects.values()),
             user_names=frozenset(names),
-            unlinked_emails=MappingProxyType(unlinked_emails),
+            unlinked_emails=MappingProxyType({e: n for e, n in unlinked_emails.items() if n}),
             external_groups=external_groups,
         )
 

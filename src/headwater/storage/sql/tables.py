@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from headwater.storage.sql.types import Money, UTCDateTime
@@ -96,6 +97,8 @@ service_accounts = Table(
     Column("status", String(16), nullable=False, default="active"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Disabled by an admin: a group admin may not enable it again.
+    Column("admin_disabled", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 models = Table(

@@ -1,4 +1,4 @@
-"""trust: admin restrictions on keys, dead letters, deployment deadlines, model output caps
+"""trust: admin restrictions on keys and service accounts, dead letters, deadlines, output caps
 
 Revision ID: 0004
 Revises: 0003
@@ -21,6 +21,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("restrictions", sa.JSON(), nullable=True))
+    with op.batch_alter_table("service_accounts") as batch:
+        batch.add_column(sa.Column("admin_disabled", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("models") as batch:
         batch.add_column(sa.Column("max_output_tokens", sa.Integer(), nullable=True))
     with op.batch_alter_table("deployments") as batch:
@@ -44,5 +46,7 @@ def downgrade() -> None:
         batch.drop_column("deadline_s")
     with op.batch_alter_table("models") as batch:
         batch.drop_column("max_output_tokens")
+    with op.batch_alter_table("service_accounts") as batch:
+        batch.drop_column("admin_disabled")
     with op.batch_alter_table("api_keys") as batch:
         batch.drop_column("restrictions")
