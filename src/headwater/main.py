@@ -11,6 +11,7 @@ from typing import Any
 
 from headwater.admin.app import create_admin_app
 from headwater.admin.auth import IdentityConfig
+from headwater.admin.gate import BodyLimits
 from headwater.admin.signin import SignIn
 from headwater.changes import build_changes
 from headwater.clock import monotonic
@@ -20,6 +21,7 @@ from headwater.gateway.app import Gateway
 from headwater.gateway.auth import Authenticator
 from headwater.gateway.http import Receive, Scope, Send
 from headwater.gateway.proxy import Proxy
+from headwater.gateway.recount import Recount
 from headwater.gateway.upstream import Upstream
 from headwater.identity.jwt_verifier import JwtVerifier
 from headwater.identity.provisioning import FirstSeen
@@ -37,9 +39,11 @@ from headwater.settings import Settings
 from headwater.snapshot import SnapshotRefresher
 from headwater.storage.sql import migrate
 from headwater.storage.sql.database import create_engine, ping
+from headwater.storage.sql.dead_letters import SqlDeadLetterStore
 from headwater.storage.sql.limit_events import SqlLimitEventStore
 from headwater.storage.sql.snapshot_source import SqlSnapshotSource
 from headwater.storage.sql.usage import SqlUsageStore
+from headwater.storage.sql.usage_history import SqlUsageHistory
 from headwater.usage.writer import BatchWriter
 
 log = logging.getLogger("headwater")
@@ -65,7 +69,11 @@ def build_limiter(settings: Settings) -> Limiter:
     """Memory for one process; Redis (with the configured failure mode) for workers and replicas."""
     if not settings.redis_url:
         return MemoryLimiter()
-    redis = RedisLimiter.from_url(settings.redis_url, prefix=settings.redis_prefix)
+    redis = RedisLimiter.from_url(
+        settings.redis_url,
+        prefix=settings.redis_prefix,
+        catch_up_after_s=2 * settings.usage_flush_interval_s,  # late usage events are stored by then
+    )
     return FailoverLimiter(redis, MemoryLimiter(), mode=settings.limits_fail)
 
 
@@ -139,6 +147,8 @@ def key_rules(settings: Settings) -> KeyRules:
         max_requests_per_minute=settings.keys_max_requests_per_minute,
         max_tokens_per_minute=settings.keys_max_tokens_per_minute,
         max_budget=settings.keys_max_budget,
+        max_budget_currency=settings.keys_max_budget_currency,
+        max_rotation_grace=duration(settings.keys_max_rotation_grace),
     )
 
 
@@ -148,12 +158,15 @@ class Headwater:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = create_engine(settings.resolved_database_url)
-        self.snapshots = SnapshotRefresher(SqlSnapshotSource(self.engine), settings.snapshot_poll_interval_s)
+        self.snapshots = SnapshotRefresher(
+            SqlSnapshotSource(self.engine, settings.credential_env_prefix), settings.snapshot_poll_interval_s
+        )
         self.usage = BatchWriter(
             SqlUsageStore(self.engine),
             flush_interval_s=settings.usage_flush_interval_s,
             batch_size=settings.usage_batch_size,
             buffer_limit=settings.usage_buffer_limit,
+            dead_letters=SqlDeadLetterStore(self.engine),
         )
         self.upstream = Upstream(
             connect_timeout_s=settings.upstream_connect_timeout_s,
@@ -166,32 +179,54 @@ class Headwater:
             batch_size=settings.usage_batch_size,
             buffer_limit=settings.usage_buffer_limit,
             name="limit events",
+            dead_letters=SqlDeadLetterStore(self.engine),
         )
         self.limiter = build_limiter(settings)
         admission = Admission(
             self.limiter, default_max_tokens=settings.default_max_tokens, events=self.limit_events.emit
         )
+        self.recount = Recount(SqlUsageHistory(self.engine), admission, lambda: self.snapshots.current)
         proxy = Proxy(
             upstream=self.upstream,
             usage=self.usage,
             admission=admission,
             max_body_bytes=settings.max_body_bytes,
+            max_response_bytes=settings.max_response_bytes,
+            max_event_bytes=settings.max_stream_event_bytes,
+            deadline_s=settings.upstream_deadline_s,
+            body_timeout_s=settings.body_timeout_s,
         )
         self.verifiers = build_verifiers(settings)
         identity = build_identity(settings, self.verifiers.access)
         self.changes = build_changes(settings.redis_url, settings.redis_prefix, self.snapshots.refresh)
-        control_plane = ControlPlane(engine=self.engine, changed=self.changes.changed)
+        control_plane = ControlPlane(
+            engine=self.engine,
+            changed=self.changes.changed,
+            credential_env_prefix=settings.credential_env_prefix,
+            link_verified_email=settings.oidc_link_verified_email,
+        )
         self.first_seen = FirstSeen(control_plane)
         self.gateway = Gateway(
             proxy=proxy,
             snapshots=self.snapshots,
             ready=self._ready,
-            auth=Authenticator(self.verifiers.access, identity.trusted, self.first_seen),
+            auth=Authenticator(
+                self.verifiers.access,
+                identity.trusted,
+                self.first_seen,
+                link_verified_email=settings.oidc_link_verified_email,
+            ),
             metrics=self._exporter(),
+            may_call=lambda snapshot, key, model: admission.plan(snapshot, key, model).allowed,
         )
-        signin = build_signin(settings, control_plane, identity, self.verifiers.id_tokens)
+        self.signin = signin = build_signin(settings, control_plane, identity, self.verifiers.id_tokens)
         self.admin = create_admin_app(
-            control_plane, identity, signin, key_rules(settings), lambda: self.snapshots.current
+            control_plane,
+            identity,
+            signin,
+            key_rules(settings),
+            lambda: self.snapshots.current,
+            BodyLimits(settings.admin_max_body_bytes, settings.body_timeout_s),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -210,6 +245,7 @@ class Headwater:
         if self.settings.auto_migrate:
             await migrate.upgrade(self.engine)
         await self.snapshots.start()
+        await self.limiter.restore(self.recount)  # counters from the usage history, before serving
         await self.changes.start()
         await self.verifiers.start()
         await self.upstream.start()
@@ -241,6 +277,9 @@ class Headwater:
                 usage_written=lambda: float(self.usage.written),
                 usage_pending=lambda: float(self.usage.pending),
                 usage_dropped=lambda: float(self.usage.dropped),
+                usage_dead_letters=lambda: float(self.usage.dead_lettered),
+                limit_events_dead_letters=lambda: float(self.limit_events.dead_lettered),
+                signin_failures_unaudited=lambda: float(self.signin.limits.unaudited) if self.signin else 0.0,
                 limits_degraded=lambda: float(degraded.degraded) if degraded else 0.0,
                 limits_degraded_calls=lambda: float(degraded.degraded_calls) if degraded else 0.0,
             )

@@ -75,7 +75,7 @@ def test_canonical_form_is_exact_and_stable() -> None:
 
 def test_timestamps_hash_the_same_in_every_form() -> None:
     when = datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=UTC)
-    forms = [
+    forms: list[datetime | str] = [
         when,
         when.astimezone(timezone_plus_two()),
         when.replace(tzinfo=None),  # naive means UTC (SQLite text)

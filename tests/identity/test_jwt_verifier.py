@@ -37,10 +37,10 @@ class Idp:
         self._runner: web.AppRunner | None = None
 
     def publish(self, key: PrivateKey, kid: str, **extra: Any) -> None:
-        algorithm = (
-            jwt.algorithms.RSAAlgorithm if isinstance(key, rsa.RSAPrivateKey) else jwt.algorithms.ECAlgorithm
-        )
-        jwk: dict[str, Any] = json.loads(algorithm.to_jwk(key.public_key()))
+        if isinstance(key, rsa.RSAPrivateKey):
+            jwk: dict[str, Any] = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+        else:
+            jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
         self.jwks.append({**jwk, "kid": kid, "use": "sig", **extra})
 
     async def start(self, port: int = 0) -> None:
@@ -191,7 +191,8 @@ async def test_issuer_and_audience(idp: Idp, make_verifier: Factory, rsa_key: An
 async def test_required_claims(idp: Idp, make_verifier: Factory, rsa_key: Any) -> None:
     verifier = await make_verifier()
     for claim in ("sub", "exp", "iss", "aud"):
-        token = sign(rsa_key, "rsa-1", idp.issuer, **{claim: None})
+        missing: dict[str, Any] = {claim: None}
+        token = sign(rsa_key, "rsa-1", idp.issuer, **missing)
         with pytest.raises(InvalidToken) as caught:
             await verifier.verify(token)
         assert caught.value.reason == "missing_claim" and f"'{claim}'" in str(caught.value)
