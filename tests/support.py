@@ -200,6 +200,11 @@ def start_server(
     return Server(url, token, database_url, process, env)
 
 
+def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
+    """A resource document (``apiVersion``, ``kind``, ``metadata.name``, ``spec``) as ``apply`` takes it."""
+    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
+
+
 def model_doc(
     name: str, base_url: str, *, kind: str = "chat", upstream: str | None = None, **spec: Any
 ) -> dict[str, Any]:

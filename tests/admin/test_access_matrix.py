@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import Server, apply, database, model_doc, start_server, stop
+from tests.support import Server, apply, database, doc, model_doc, start_server, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -29,10 +29,6 @@ ROLES = ("admin", "auditor", "groupadmin", "user")
 PERSON = {"auditor": "dave", "groupadmin": "bob", "user": "alice"}
 HOME = {"admin": "ops", "auditor": "ops", "groupadmin": "research", "user": "devs"}
 OK, DENIED, HIDDEN = "ok", "403", "404"
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 @dataclass

@@ -19,7 +19,7 @@ import pytest
 
 from headwater.audit.record import Entry, Origin, record_alone
 from headwater.storage.sql.database import create_engine
-from tests.support import Server, create_key
+from tests.support import Server, create_key, doc
 
 pytestmark = pytest.mark.e2e
 
@@ -31,10 +31,6 @@ SECRET_URL = "http://svc:s3cr3t-pass@upstream.example:8000/v1"
 def admin(server: Server) -> Iterator[httpx.Client]:
     with server.admin() as client:
         yield client
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 def model_spec(base_url: str = UPSTREAM, **extra: Any) -> dict[str, Any]:

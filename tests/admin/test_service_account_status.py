@@ -8,18 +8,13 @@ refused. The same rule as for keys (owners only tighten what an admin set).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import Server, Sim, apply, create_key, model_doc, start_server, stop
+from tests.support import Server, Sim, apply, create_key, doc, model_doc, start_server, stop
 
 pytestmark = pytest.mark.e2e
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import Server, Sim, apply, create_key, model_doc, start_server, stop, wait_for
+from tests.support import Server, Sim, apply, create_key, doc, model_doc, start_server, stop, wait_for
 
 pytestmark = pytest.mark.e2e
 
 SECRET_URL_SUFFIX = "svc:s3cr3t@"
 CREDENTIAL = "HEADWATER_UPSTREAM_TENANCY_KEY"
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 def one_request(name: str) -> dict[str, Any]:

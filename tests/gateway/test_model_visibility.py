@@ -9,19 +9,14 @@ and auditors only.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from tests.support import Server, Sim, apply, create_key, model_doc, start_server, stop
+from tests.support import Server, Sim, apply, create_key, doc, model_doc, start_server, stop
 
 pytestmark = pytest.mark.e2e
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ from tests.support import (
     Sim,
     apply,
     create_key,
+    doc,
     model_doc,
     start_server,
     stop,
@@ -46,10 +47,6 @@ MESSAGES: list[ChatCompletionMessageParam] = [
     {"role": "user", "content": "Which river has the most headwaters?"}
 ]
 PASSWORDS = {user.username: user.password for user in TEST_USERS}
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 @pytest.fixture(scope="module")

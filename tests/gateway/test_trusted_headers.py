@@ -17,6 +17,7 @@ from tests.support import (
     Sim,
     apply,
     create_key,
+    doc,
     model_doc,
     start_server,
     stop,
@@ -28,10 +29,6 @@ pytestmark = pytest.mark.e2e
 
 MESSAGES = [{"role": "user", "content": "Where does the Danube begin?"}]
 HEADERS_ENV = {"HEADWATER_TRUSTED_HEADERS": "X-Forwarded-User,X-Forwarded-Groups"}
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 def world(server: Server, sim: Sim) -> None:

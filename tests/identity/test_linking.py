@@ -24,6 +24,7 @@ from tests.support import (
     Sim,
     apply,
     database,
+    doc,
     model_doc,
     start_server,
     stop,
@@ -35,10 +36,6 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "pw-linking"
 MESSAGES = [{"role": "user", "content": "hello"}]
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from tests.support import Server, Sim, apply, model_doc, start_server, stop
+from tests.support import Server, Sim, apply, doc, model_doc, start_server, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -28,10 +28,6 @@ RULES = {
     "HEADWATER_KEYS_MAX_TOKENS_PER_MINUTE": "10000",
     "HEADWATER_KEYS_MAX_BUDGET": "50",
 }
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 @pytest.fixture(scope="module")

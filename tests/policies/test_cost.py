@@ -9,19 +9,14 @@ simulator's reply (at least 8 words) to 5. One call: (0.15 × 20 + 0.60 × 5) / 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import Server, Sim, apply, create_key, model_doc, usage_events, wait_for
+from tests.support import Server, Sim, apply, create_key, doc, model_doc, usage_events, wait_for
 
 pytestmark = pytest.mark.e2e
 PROMPT = "a b c d e f g h i j k l m n"
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 def test_asymmetric_prices_and_an_exact_budget(server: Server, sim: Sim) -> None:

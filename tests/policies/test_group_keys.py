@@ -19,6 +19,7 @@ from tests.support import (
     Sim,
     apply,
     create_key,
+    doc,
     model_doc,
     start_server,
     stop,
@@ -28,10 +29,6 @@ from tests.support import (
 
 pytestmark = pytest.mark.e2e
 HI = [{"role": "user", "content": "hi"}]
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 def devs_policy(name: str, model: str, **spec: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from tests.support import (
     Sim,
     apply,
     create_key,
+    doc,
     model_doc,
     start_server,
     stop,
@@ -36,10 +37,6 @@ from tests.support import (
 
 pytestmark = pytest.mark.e2e
 HI = [{"role": "user", "content": "hi"}]  # 7 tokens: 3 reply priming + 3 per message + "hi"
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 @pytest.fixture(scope="module")

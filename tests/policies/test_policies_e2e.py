@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from tests.support import Server, Sim, apply, create_key, model_doc, usage_events, wait_for
+from tests.support import Server, Sim, apply, create_key, doc, model_doc, usage_events, wait_for
 
 pytestmark = pytest.mark.e2e
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -19,10 +19,6 @@ DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 def policy(name: str, **spec: Any) -> dict[str, Any]:
     return {"apiVersion": "headwater/v1", "kind": "Policy", "metadata": {"name": name}, "spec": spec}
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +23,7 @@ from tests.support import (
     apply,
     create_key,
     database,
+    doc,
     model_doc,
     redis_env,
     start_server,
@@ -40,10 +40,6 @@ def midday_zone() -> str:
     """A fixed-offset zone where it is about noon now, so that no daily period ends during the test."""
     offset = max(-12, min(14, 12 - datetime.now(UTC).hour))
     return f"Etc/GMT{-offset:+d}"  # POSIX style: Etc/GMT-3 is UTC+3
-
-
-def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "headwater/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 def configure(server: Server, sim: Sim) -> dict[str, str]:
