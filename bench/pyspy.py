@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -134,8 +135,9 @@ def profile(procs: Processes, seconds: int, rate: int, which: str) -> int:
         entry, target = headwater.entry, headwater.targets[which]
     if (verify := target.verify) is not None:
         verify()
-    check(target, "non-stream")
-    url, body = target.url("non-stream"), REQUESTS["non-stream"]
+    mode = os.environ.get("BENCH_PROFILE_MODE", "non-stream")
+    check(target, mode)
+    url, body = target.url(mode), REQUESTS[mode]
     print(f"warming up {which} for {WARMUP_S} s", flush=True)
     wrk(url, body, target.key, THROUGHPUT_CONNECTIONS, WARMUP_S, latency=False)
 

@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 
 from tests.oidc_provider import TEST_USERS, OidcProvider, start_oidc_provider
-from tests.support import Server, Sim, database, start_server, start_sim, stop
+from tests.support import Server, Sim, database, start_server, start_sim, stop, stop_all
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_running() -> Iterator[None]:
+    """Whatever happens to a test or a fixture, no `headwater` process outlives the run."""
+    yield
+    stop_all()
 
 
 @pytest.fixture(scope="session")

@@ -105,6 +105,11 @@ def database(kind: str, directory: Path) -> Iterator[str]:
 LOG_DIR = Path(tempfile.mkdtemp(prefix="headwater-test-logs-"))
 
 
+#: Every process :func:`headwater` started: :func:`stop_all` ends those a test or fixture left running
+#: (a fixture that fails after starting a server never reaches its own ``stop``).
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
 def headwater(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start a `headwater` process; its output goes to a file (a pipe could fill up and block it)."""
     log_path = LOG_DIR / f"{args[0]}-{uuid.uuid4().hex[:8]}.log"
@@ -116,7 +121,18 @@ def headwater(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen
             stderr=subprocess.STDOUT,
         )
     process.log_path = log_path  # type: ignore[attr-defined]
+    STARTED[:] = [p for p in STARTED if p.poll() is None]
+    STARTED.append(process)
     return process
+
+
+def stop_all() -> list[int]:
+    """Stop every process :func:`headwater` started that is still running; their pids."""
+    left = [process for process in STARTED if process.poll() is None]
+    for process in left:
+        stop(process, timeout=10.0)
+    STARTED.clear()
+    return [process.pid for process in left]
 
 
 def cli(

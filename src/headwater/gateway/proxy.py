@@ -41,11 +41,14 @@ from headwater.gateway.upstream import (
     read_capped,
 )
 from headwater.serving.body import BodyTimer
+from headwater.serving.deadlines import Deadlines
 from headwater.snapshot import KeyView, Snapshot
 from headwater.usage.events import UsageSink
 
 #: How long the terminal event of a cut stream may wait for a client that does not read.
 FINAL_SEND_S = 5.0
+#: Deadlines fire up to this much late (see headwater.serving.deadlines).
+DEADLINE_RESOLUTION_S = 0.25
 
 
 class Proxy:
@@ -69,6 +72,8 @@ class Proxy:
         self._max_event = max_event_bytes
         self._deadline = deadline_s
         self._body_timer = BodyTimer(body_timeout_s) if body_timeout_s else None
+        #: The calls' deadlines and the last event's send bound: a dict entry each, not a timer.
+        self._deadlines = Deadlines(DEADLINE_RESOLUTION_S)
 
     async def handle(
         self,
@@ -163,7 +168,7 @@ class Proxy:
             seconds = deployment.deadline_s or self._deadline
             deadline = loop.time() + seconds
             try:
-                async with asyncio.timeout_at(deadline):
+                with self._deadlines.within(deadline):
                     response = await self._upstream.post(deployment, path, body, call.request_id)
             except Unreachable as error:
                 failure = error
@@ -192,7 +197,7 @@ class Proxy:
         deployment = call.deployment
         assert deployment is not None
         try:
-            async with asyncio.timeout_at(deadline):
+            with self._deadlines.within(deadline):
                 return await read_capped(response, deployment, self._max_response)
         except TimeoutError:
             raise deadline_error(deployment, deployment.deadline_s or self._deadline) from None
@@ -246,15 +251,13 @@ class Proxy:
         watcher = asyncio.ensure_future(_disconnected(receive))
         client_left = False
         try:
-            timeout = max(deadline - asyncio.get_running_loop().time(), 0.0)
-            done, _ = await asyncio.wait(
-                (relay, watcher), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            if relay not in done:
-                client_left = watcher in done
-                if not client_left:
-                    error = deadline_error(call.deployment, call.deployment.deadline_s or self._deadline)
-                    state.failure = sse.Cut(error.message, "upstream_deadline_exceeded", 504)
+            try:
+                with self._deadlines.within(deadline):
+                    done, _ = await asyncio.wait((relay, watcher), return_when=asyncio.FIRST_COMPLETED)
+                client_left = relay not in done
+            except TimeoutError:
+                error = deadline_error(call.deployment, call.deployment.deadline_s or self._deadline)
+                state.failure = sse.Cut(error.message, "upstream_deadline_exceeded", 504)
         except asyncio.CancelledError:  # the server stopped waiting for this call (shutdown)
             state.failure = sse.Cut(
                 "The server is shutting down; the stream was cut.", "server_shutting_down", 503
@@ -263,8 +266,13 @@ class Proxy:
         finally:
             for task in (relay, watcher):
                 task.cancel()
-            outcome = (await asyncio.gather(relay, watcher, return_exceptions=True))[0]
-            if isinstance(outcome, Exception):  # a defect in the relay: still end and account the call
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await watcher
+            try:
+                await relay
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # a defect in the relay: still end and account the call
                 state.failure = state.failure or sse.Cut(
                     "The gateway failed to relay the stream.", "internal_error"
                 )
@@ -275,7 +283,8 @@ class Proxy:
             if not client_left:
                 end = sse.terminal_event(state.failure) if state.failure else b""
                 with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                    async with asyncio.timeout(FINAL_SEND_S):
+                    last = asyncio.get_running_loop().time() + FINAL_SEND_S
+                    with self._deadlines.within(last):
                         await send({"type": "http.response.body", "body": end, "more_body": False})
             if client_left:
                 status, http_status = "cancelled", 499
