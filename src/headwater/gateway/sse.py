@@ -5,9 +5,10 @@ client at once; only a partial event waits for its end. Chunks are never parsed,
 that carries a ``usage`` object. The gateway always asks the upstream for that chunk
 (``stream_options.include_usage``) and hides it from a client that did not ask for it.
 
-Splitting is linear: a read is searched only where a separator can end (its own bytes and the last
-byte before them), ``\\r\\n`` is normalised in the new bytes alone (a ``\\r`` that ends a read waits
-for the next one), and the partial event is the only thing kept. That partial event may not grow
+Splitting is linear: a read is split where its own separators are (``bytes.split``, in C), the
+event in progress is completed by searching from its last byte on, ``\\r\\n`` is normalised in the
+new bytes alone (a ``\\r`` that ends a read waits for the next one), and the partial event is the
+only thing kept. That partial event may not grow
 past ``max_event_bytes`` (``HEADWATER_MAX_STREAM_EVENT_BYTES``): a larger event (or a stream without
 separators) ends the relay with :data:`EVENT_TOO_LARGE`, and memory never holds more than that bound
 plus one read.
@@ -32,7 +33,6 @@ from headwater.gateway.http import Send
 
 DONE = b"data: [DONE]"
 _DATA = b"data:"
-_USAGE_MARKERS = (b'"usage":{', b'"usage": {')
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +72,6 @@ class EventSplitter:
         """The events completed by ``data`` (each ending ``\\n\\n``), in order."""
         if self.too_large:
             return []
-        partial = self._partial
-        if (
-            not partial
-            and not self._cr
-            and 2 < len(data) <= self._max
-            and data.find(b"\n\n") == len(data) - 2
-            and b"\r" not in data
-        ):
-            return [data]  # exactly one whole event: the usual read
         if self._cr:
             data = b"\r" + data
             self._cr = False
@@ -89,30 +80,42 @@ class EventSplitter:
             self._cr = True
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n")
-        text: bytes | bytearray
-        if partial:
-            start = len(partial) - 1  # a separator may straddle the old and the new bytes
-            partial += data
-            text = partial
-        else:
-            start = 0
-            text = data
         events: list[bytes] = []
-        begin = 0
-        while (index := text.find(b"\n\n", start)) >= 0:
-            end = index + 2
-            if end - begin > self._max:
+        partial = self._partial
+        if partial:
+            # The event in progress ends at the first separator, which may straddle the old and the
+            # new bytes: search from the old part's last byte, and copy the old part only once, when
+            # its event completes (so a long event costs its length, never its length squared).
+            end = (partial[-1:] + data).find(b"\n\n")
+            if end < 0:
+                if len(partial) + len(data) > self._max:
+                    self.too_large = True
+                else:
+                    partial += data
+                return events
+            event = bytes(partial) + data[: end + 1]
+            partial.clear()
+            data = data[end + 1 :]
+            if len(event) > self._max:
                 self.too_large = True
                 return events
-            if index > begin:
-                events.append(bytes(text[begin:end]))
-            begin = start = end
-        if len(text) - begin > self._max:
+            if len(event) > 2:
+                events.append(event)
+        parts = data.split(b"\n\n")  # in C: one pass over the new bytes
+        rest = parts.pop()
+        if parts and max(map(len, parts)) > self._max - 2:
+            for index, part in enumerate(parts):
+                if len(part) > self._max - 2:
+                    del parts[index:]
+                    self.too_large = True
+                    break
+        events += [part + b"\n\n" for part in parts if part]
+        if self.too_large:
+            return events
+        if len(rest) > self._max:
             self.too_large = True
-        elif text is partial:
-            del partial[:begin]
-        elif begin < len(text):
-            partial += memoryview(text)[begin:]
+        elif rest:
+            partial += rest
         return events
 
 
@@ -149,7 +152,7 @@ async def relay(
             for event in events:
                 if event.startswith(DONE):
                     state.done = True
-                elif any(marker in event for marker in _USAGE_MARKERS):
+                elif b'"usage":{' in event or b'"usage": {' in event:
                     usage, usage_only = _usage_of(event)
                     if usage is not None:
                         state.usage = usage
