@@ -34,14 +34,18 @@ class Issuer:
     audience: str
     private_key: rsa.RSAPrivateKey
 
-    def token(self, username: str, lifetime_s: int = 3600, *, foreign: bool = False) -> str:
-        """An RS256 access token for ``username``; ``foreign``: signed by a key the JWKS lacks (same kid)."""
+    def token(
+        self, username: str, lifetime_s: int = 3600, *, groups: tuple[str, ...] = (), foreign: bool = False
+    ) -> str:
+        """An RS256 access token for ``username`` in ``groups``; ``foreign``: signed by a key the JWKS
+        lacks (same kid)."""
         now = int(time.time())
         claims = {
             "iss": self.url,
             "aud": self.audience,
             "sub": f"bench-subject-{username}",
             "preferred_username": username,
+            "groups": list(groups),
             "iat": now,
             "exp": now + lifetime_s,
         }

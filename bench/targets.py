@@ -41,6 +41,10 @@ from oidc import Issuer
 LIMIT_HEADER = "x-ratelimit-remaining-requests"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 BENCH_USER = "bench-user"
+#: The access token's user: a name of its own (a token never takes over a declared user) in a group
+#: (from the token's groups claim) that the policy targets.
+BENCH_TOKEN_USER = "bench-token-user"
+BENCH_GROUP = "bench-team"
 BENCH_POLICY = "bench-tier"
 
 RESOURCES_YAML = """\
@@ -67,12 +71,17 @@ metadata: {{name: {user}}}
 spec: {{}}
 ---
 apiVersion: headwater/v1
+kind: Group
+metadata: {{name: {group}}}
+spec: {{description: "the access token's group (groups claim)"}}
+---
+apiVersion: headwater/v1
 kind: Policy
 metadata: {{name: {policy}}}
 spec:
   description: "make bench: limits so large that they never refuse, so every call is admitted"
   assets: {{models: all}}
-  targets: {{users: [{user}]}}
+  targets: {{users: [{user}], groups: [{group}]}}
   limits:
     - {{requests: 100000000, window: 1h, scope: user}}
     - {{tokens: 100000000000, window: 1h, scope: user}}
@@ -264,7 +273,12 @@ def start_headwater(
     resources = procs.directory / f"{name}.yaml"
     resources.write_text(
         RESOURCES_YAML.format(
-            chat=CHAT_MODEL, stream=STREAM_MODEL, upstream=upstream, user=BENCH_USER, policy=BENCH_POLICY
+            chat=CHAT_MODEL,
+            stream=STREAM_MODEL,
+            upstream=upstream,
+            user=BENCH_USER,
+            group=BENCH_GROUP,
+            policy=BENCH_POLICY,
         )
     )
     _cli([headwater, "apply", "-f", str(resources)], cli_env)
@@ -290,20 +304,23 @@ def start_headwater(
 
 
 def token_target(issuer: Issuer, base: str, admin_token: str, pid: int) -> Target:
-    """``headwater+oidc``: one access token for the policy's user, and the checks that it is used as such.
+    """``headwater+oidc``: one access token of a user in the policy's group, and the checks that it is
+    used as such.
 
     ``verify`` (run before measuring): the token answers 200 with the rate-limit headers in both
     modes (retried until the user and policy reach the gateway), a token with a forged signature is
     refused with 401, and the newest usage event of a token call (``key_id=oidc``) names
-    ``user:bench-user``.
+    ``user:bench-token-user``.
     """
     paths = {"non-stream": "/v1/chat/completions", "stream": "/v1/chat/completions"}
-    target = Target(OIDC, base, key=issuer.token(BENCH_USER), pid=pid, paths=paths, limited=True)
+    token = issuer.token(BENCH_TOKEN_USER, groups=(BENCH_GROUP,))
+    target = Target(OIDC, base, key=token, pid=pid, paths=paths, limited=True)
 
     def verify() -> None:
         for mode in MODES:
             check(target, mode, attempts=40)
-        forged = dataclasses.replace(target, key=issuer.token(BENCH_USER, foreign=True))
+        forged_token = issuer.token(BENCH_TOKEN_USER, groups=(BENCH_GROUP,), foreign=True)
+        forged = dataclasses.replace(target, key=forged_token)
         response = httpx.post(
             forged.url("non-stream"),
             content=REQUESTS["non-stream"],
@@ -328,9 +345,9 @@ def token_target(issuer: Issuer, base: str, admin_token: str, pid: int) -> Targe
             if items:
                 principal = items[0].get("principal")
                 break
-        if principal != f"user:{BENCH_USER}":
+        if principal != f"user:{BENCH_TOKEN_USER}":
             raise Failed(
-                f"{OIDC}: the usage event of a token call names {principal!r}, not user:{BENCH_USER}"
+                f"{OIDC}: the usage event of a token call names {principal!r}, not user:{BENCH_TOKEN_USER}"
                 if principal
                 else f"{OIDC}: no usage event with key_id=oidc within 10 s of the token calls"
             )
