@@ -9,10 +9,15 @@ report none); an absent ``prompt_tokens`` is estimated.
 A call the upstream answered without usage (a stream it broke or a client left, a response without
 ``usage``) is estimated as well: the prompt from the request body, the completion from what was
 received. A call that failed before the upstream answered counts 0 tokens, exactly.
+
+The estimator costs about 60 ns per byte of text (0.5 s for an 8 MB prompt): a large body
+(:data:`LARGE_BODY` bytes or more) is estimated in a worker thread (:func:`estimate_prompt`), once,
+so that one caller's huge prompt never stalls every other call of the worker.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +31,15 @@ if TYPE_CHECKING:
 
 #: The largest token figure accepted from an upstream for one call (a billion tokens).
 MAX_TOKENS = 10**9
+#: Request bodies at least this large have their prompt estimated off the event loop.
+LARGE_BODY = 256 * 1024
+
+
+async def estimate_prompt(payload: dict[str, Any], body_bytes: int) -> int:
+    """The estimated prompt tokens of a request body; in a worker thread when the body is large."""
+    if body_bytes < LARGE_BODY:
+        return tokens.count_prompt(payload)
+    return await asyncio.to_thread(tokens.count_prompt, payload)
 
 
 @dataclass(slots=True)
@@ -41,6 +55,19 @@ class Call:
     streamed: bool
     deployment: DeploymentView | None = None
     ticket: Ticket | None = None
+    #: The request body's size, and its prompt estimate once made (admission, or before accounting).
+    body_bytes: int = 0
+    prompt_estimate: int | None = None
+
+    async def estimate(self) -> int:
+        """The prompt estimate, made once (off the event loop for a large body)."""
+        if self.prompt_estimate is None:
+            self.prompt_estimate = await estimate_prompt(self.payload, self.body_bytes)
+        return self.prompt_estimate
+
+    def _prompt(self) -> int:
+        found = self.prompt_estimate
+        return found if found is not None else tokens.count_prompt(self.payload)
 
     def record(
         self,
@@ -60,7 +87,7 @@ class Call:
         if usage is not None:
             reported = _count(usage.get("prompt_tokens"))
             if reported is None:
-                prompt, estimated = tokens.count_prompt(self.payload), True
+                prompt, estimated = self._prompt(), True
             else:
                 prompt = reported
             raw = usage.get("completion_tokens")
@@ -70,7 +97,7 @@ class Call:
             else:
                 completion = reported
         elif answered if answered is not None else status != "error":
-            prompt = tokens.count_prompt(self.payload)
+            prompt = self._prompt()
             completion = completion_estimate
             estimated = True
         now = monotonic()

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from headwater import tokens
 from headwater.clock import epoch
 from headwater.errors import Forbidden, LimitsUnavailable, RateLimited
+from headwater.gateway.accounting import estimate_prompt
 from headwater.gateway.http import Headers
 from headwater.gateway.output_cap import output_cap
 from headwater.limits.base import Charge, Decision, Limit, Limiter, LimiterUnavailable, Reservation
@@ -59,6 +59,8 @@ class Ticket:
     reservation: Reservation
     #: The ``max_tokens`` to send upstream (the client gave none and the output is counted), or None.
     max_tokens: int | None = None
+    #: The prompt estimate reserved (None when no rule needed one).
+    prompt_estimate: int | None = None
 
 
 class Admission:
@@ -100,7 +102,10 @@ class Admission:
         payload: dict[str, Any],
         request_id: str,
         headers: Headers,
+        body_bytes: int = 0,
     ) -> Ticket | None:
+        """The call's reservation (None when no limit applies); ``body_bytes``, the request body's
+        size, decides whether the prompt is estimated off the event loop."""
         current = self.plan(snapshot, key, model)
         if not current.allowed:
             raise Forbidden(
@@ -131,7 +136,7 @@ class Admission:
         output = output_cap(payload, model, self._default_max_tokens, current.needs_estimate)
         if not current.rules:
             return None
-        prompt = tokens.count_prompt(payload) if current.needs_estimate else 0
+        prompt = await estimate_prompt(payload, body_bytes) if current.needs_estimate else 0
         out = output.total
         amounts = quantities(current.rules, prompt, out, model.pricing.cost(prompt, out))
         charges = [
@@ -158,7 +163,9 @@ class Admission:
             headers.append((b"x-headwater-limit-warning", f"over {rule.description}".encode()))
         headers.extend(_rate_headers(current, decision))
         assert decision.reservation is not None
-        return Ticket(current.rules, decision.reservation, output.inject)
+        return Ticket(
+            current.rules, decision.reservation, output.inject, prompt if current.needs_estimate else None
+        )
 
     async def settle(self, ticket: Ticket, prompt: int, completion: int, cost: Decimal) -> None:
         actual = quantities(ticket.rules, prompt, completion, cost)

@@ -29,7 +29,7 @@ import orjson
 
 from headwater.errors import BadRequest, Forbidden, GatewayError, NotFound
 from headwater.gateway import requests, sse, upstream_errors
-from headwater.gateway.accounting import Call, completion_text_tokens, trusted
+from headwater.gateway.accounting import LARGE_BODY, Call, completion_text_tokens, trusted
 from headwater.gateway.admission import Admission
 from headwater.gateway.http import EVENT_STREAM, JSON, Headers, Receive, Send, read_body, send_bytes
 from headwater.gateway.router import attempts
@@ -109,10 +109,13 @@ class Proxy:
                 code="model_not_supported",
                 param="model",
             )
-        ticket = await self._admission.admit(snapshot, key, model, payload, request_id, headers)
+        ticket = await self._admission.admit(snapshot, key, model, payload, request_id, headers, len(raw))
         stream = payload.get("stream") is True
         call = Call(request_id, key, model, endpoint.name, payload, started, stream)
         call.ticket = ticket
+        call.body_bytes = len(raw)
+        if ticket is not None:
+            call.prompt_estimate = ticket.prompt_estimate
         try:
             await self._forward(call, raw, endpoint.upstream_path, receive, send, headers)
         except GatewayError as error:
@@ -131,6 +134,8 @@ class Proxy:
         answered: bool | None = None,
     ) -> None:
         """Account for a finished call: one usage event, and the real usage settles the reservation."""
+        if call.body_bytes >= LARGE_BODY and call.prompt_estimate is None and not trusted(usage):
+            await call.estimate()  # the usage event needs the estimate: off the loop, for a large body
         event = call.record(
             self._usage,
             status=status,
