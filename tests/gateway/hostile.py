@@ -197,6 +197,12 @@ async def _tools_no_usage(x: Exchange) -> None:
     )
 
 
+async def _long_no_usage(x: Exchange) -> None:
+    """A long (20 MB) answer and no usage: the gateway must estimate all of it."""
+    text = "many words in a very long answer " * 600_000
+    await x.json(200, completion(x.seen.model, None, {"role": "assistant", "content": text}))
+
+
 async def _huge_declared(x: Exchange) -> None:
     x.head(200, "application/json", 200_000_000)
     x.writer.write(b'{"padding": "' + b"x" * 65536)
@@ -311,6 +317,7 @@ async def _nested(x: Exchange) -> None:
 BEHAVIOURS: dict[str, Callable[[Exchange], Awaitable[None]]] = {
     **dict.fromkeys(BAD_USAGE, _bad_usage),
     "tools-no-usage": _tools_no_usage,
+    "long-no-usage": _long_no_usage,
     "huge-declared": _huge_declared,
     "huge-undeclared": _huge_undeclared,
     "huge-error": _huge_error,

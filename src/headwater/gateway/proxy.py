@@ -227,7 +227,7 @@ class Proxy:
             status="success",
             http_status=200,
             usage=usage if isinstance(usage, dict) else None,
-            completion_estimate=0 if trusted(usage) else completion_text_tokens(data),
+            completion_estimate=0 if trusted(usage) else await _completion_estimate(data, len(raw)),
         )
 
     async def _stream(
@@ -326,6 +326,13 @@ class Proxy:
         body = upstream_errors.client_error_body(raw, deployment, call.model.name)
         await send_bytes(send, status, body, headers, JSON)
         await self._finish(call, status="error", http_status=status, usage=None)
+
+
+async def _completion_estimate(response: dict[str, Any], size: int) -> int:
+    """The completion of a response without usage, estimated off the event loop when it is large."""
+    if size < LARGE_BODY:
+        return completion_text_tokens(response)
+    return await asyncio.to_thread(completion_text_tokens, response)
 
 
 async def _disconnected(receive: Receive) -> None:
