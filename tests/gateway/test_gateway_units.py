@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from headwater import tokens
@@ -91,6 +93,22 @@ def test_scrub_keeps_ordinary_words_and_ids() -> None:
 
 def test_scrub_caps_the_length() -> None:
     assert len(scrub("word " * 1000, DEPLOYMENT, "public-chat")) == 1001
+
+
+@pytest.mark.parametrize("before", [994, 995, 999])  # the cut falls inside the credential
+def test_scrub_never_relays_part_of_a_credential(before: int) -> None:
+    text = "z" * (before - 1) + " " + "s3cr3t-Upstream-Token" + " more" * 1_000_000  # 5 MB
+    scrubbed = scrub(text, DEPLOYMENT, "public-chat")
+    assert len(scrubbed) <= 1001
+    assert "s3cr" not in scrubbed and scrubbed.endswith("…")
+
+
+def test_scrub_drops_a_tail_that_starts_the_credential() -> None:
+    """A credential with a space in it: the partial word is dropped, then its first word too."""
+    spaced = dataclasses.replace(DEPLOYMENT, credential="tok3n Secret-Value")
+    text = "z" * 993 + " tok3n Secret-Value and more" * 10  # the cut falls after "tok3n "
+    scrubbed = scrub(text, spaced, "public-chat")
+    assert scrubbed.endswith("z …") and "tok3n" not in scrubbed
 
 
 # ---- depth --------------------------------------------------------------------------------------

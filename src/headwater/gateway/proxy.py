@@ -8,7 +8,7 @@ Bounds on what an upstream may do (each in docs/architecture.md):
 - a whole call has a deadline (the deployment's ``deadline``, else ``HEADWATER_UPSTREAM_DEADLINE_S``),
   counted from the moment it is sent: past it a call whose response has not started is 504
   ``upstream_deadline_exceeded``, and a stream is cut;
-- a non-streamed body (an error body too) is read up to ``HEADWATER_MAX_RESPONSE_BYTES``
+- a non-streamed body is read up to ``HEADWATER_MAX_RESPONSE_BYTES``, an error body up to 1 MiB
   (502 ``upstream_response_too_large``) and never re-serialised: the public model name is put in
   by byte replacement, as in streams;
 - a stream event may not exceed ``HEADWATER_MAX_STREAM_EVENT_BYTES`` (:mod:`sse`);
@@ -47,6 +47,8 @@ from headwater.usage.events import UsageSink
 
 #: How long the terminal event of a cut stream may wait for a client that does not read.
 FINAL_SEND_S = 5.0
+#: The largest upstream error body read (or HEADWATER_MAX_RESPONSE_BYTES when that is smaller).
+MAX_ERROR_BYTES = 1024 * 1024
 #: Deadlines fire up to this much late (see headwater.serving.deadlines).
 DEADLINE_RESOLUTION_S = 0.25
 
@@ -197,13 +199,15 @@ class Proxy:
         else:
             await self._complete(call, response, send, headers, deadline)
 
-    async def _read(self, call: Call, response: aiohttp.ClientResponse, deadline: float) -> bytes:
+    async def _read(
+        self, call: Call, response: aiohttp.ClientResponse, deadline: float, limit: int | None = None
+    ) -> bytes:
         """The whole body, within the call's deadline and the response size cap."""
         deployment = call.deployment
         assert deployment is not None
         try:
             with self._deadlines.within(deadline):
-                return await read_capped(response, deployment, self._max_response)
+                return await read_capped(response, deployment, limit or self._max_response)
         except TimeoutError:
             raise deadline_error(deployment, deployment.deadline_s or self._deadline) from None
 
@@ -317,7 +321,8 @@ class Proxy:
         if refusal is not None:
             response.close()
             raise refusal
-        raw = await self._read(call, response, deadline)
+        # an error says what it has to say in far less than a response may take
+        raw = await self._read(call, response, deadline, min(self._max_response, MAX_ERROR_BYTES))
         if status >= 500:
             raise upstream_errors.server_error(status, raw, deployment, call.model.name)
         retry_after = upstream_errors.retry_after(response.headers.get("Retry-After"))

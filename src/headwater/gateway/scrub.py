@@ -10,7 +10,10 @@ An upstream's error text is relayed (a 4xx body, the detail of a 5xx), and upstr
 - the deployment's base URL and its host (``[upstream]``);
 - the upstream model name, replaced by the public model name.
 
-Only error paths scrub; successful bodies and stream events are relayed as they come.
+Only error paths scrub; successful bodies and stream events are relayed as they come. The text is
+cut to :data:`MAX_MESSAGE` characters *before* the rules run (a hostile upstream's megabytes of error
+text never reach the regular expressions), dropping a word the cut splits and any tail that starts
+the credential: a secret is never relayed in part.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ _PAIR = re.compile(
 _PREFIXED = re.compile(r"\b(?:sk|rk|pk|hwk|ghp|gho|ghs|ghu|glpat|xox[abprs])[-_][A-Za-z0-9_-]{8,}")
 _MODEL = "\x00model\x00"
 _LONG = re.compile(r"[A-Za-z0-9_-]{32,}")
+_WORD_TAIL = re.compile(r"[^\s\"',;&)}\]]+$")
 
 
 def _random_looking(match: re.Match[str]) -> str:
@@ -44,8 +48,23 @@ def _random_looking(match: re.Match[str]) -> str:
     return REDACTED if mixed else token
 
 
+def _cut(text: str, credential: str | None) -> str:
+    """At most :data:`MAX_MESSAGE` characters of ``text``, never ending in part of a word or of the
+    credential (either may be a secret cut in two)."""
+    if len(text) <= MAX_MESSAGE:
+        return text
+    cut = _WORD_TAIL.sub("", text[:MAX_MESSAGE])
+    if credential:
+        for length in range(min(len(credential), len(cut)), 0, -1):
+            if cut.endswith(credential[:length]):
+                cut = cut[:-length]
+                break
+    return cut + "…"
+
+
 def scrub(text: str, deployment: DeploymentView, public_model: str) -> str:
     """``text`` without credentials, the upstream's address or its model name (see the module doc)."""
+    text = _cut(text, deployment.credential)
     if deployment.credential:
         text = text.replace(deployment.credential, REDACTED)
     renamed = deployment.upstream_model != public_model
@@ -59,8 +78,6 @@ def scrub(text: str, deployment: DeploymentView, public_model: str) -> str:
         text = text.replace(address, UPSTREAM)
     if renamed:
         text = text.replace(_MODEL, public_model)
-    if len(text) > MAX_MESSAGE:
-        text = text[:MAX_MESSAGE] + "…"
     return text
 
 
