@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -12,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from headwater import __version__
+from headwater import __version__, request_ids
 from headwater.admin.access import deny, target_of
 from headwater.admin.auth import IdentityConfig
 from headwater.admin.deps import CallerDep, bearer_scheme, caller
@@ -42,16 +41,6 @@ What each role may do is in `docs/identity.md`.
 
 The OpenAI-compatible gateway (`/v1/*`) is documented by OpenAI's own API reference.
 """
-
-
-#: A client's request id is kept only if it is 1-128 of these characters, starting with a letter or
-#: digit: it is stored in the audit trail and exported to CSV, where ``=cmd|...`` would be a formula.
-REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-
-
-def sane_request_id(given: bytes) -> str | None:
-    text = given.decode("latin-1")
-    return text if REQUEST_ID.fullmatch(text) else None
 
 
 def _text(value: object) -> str:
@@ -84,7 +73,7 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"")
-        request_id = sane_request_id(given) or secrets.token_hex(16)
+        request_id = request_ids.sane(given) or secrets.token_hex(16)
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:

@@ -24,7 +24,6 @@ rest of the body is never read.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from headwater.admin import nul_text
 from headwater.admin.auth import IdentityConfig, authenticate
 from headwater.control import ControlPlane
+from headwater.serving.body import BodyTimeout, BodyTimer
 
 PROTECTED_PREFIX = "/api/v1/"
 OPEN_PATHS = frozenset({"/api/v1/openapi.json"})
@@ -123,6 +123,7 @@ class AdminGate:
         self.cp = cp
         self.identity = identity
         self.limits = limits
+        self._timer = BodyTimer(limits.timeout_s)  # the gateway's timer: a watch per wait, no timer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -172,6 +173,7 @@ class AdminGate:
 
     def _bounded(self, receive: Receive) -> Receive:
         limits = self.limits
+        timed = self._timer.bounded(receive)
         received = 0
         complete = False
 
@@ -180,9 +182,8 @@ class AdminGate:
             if complete:  # after the body only a disconnect can come: wait for it as long as it takes
                 return await receive()
             try:
-                async with asyncio.timeout(limits.timeout_s):
-                    message = await receive()
-            except TimeoutError:
+                message = await timed()
+            except BodyTimeout:
                 raise _too_slow(limits) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import re
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import orjson
 
+from headwater import request_ids
 from headwater.clock import monotonic
 from headwater.errors import GatewayError, MethodNotAllowed, NotFound, error_body
 from headwater.gateway import requests
@@ -32,9 +32,6 @@ METRICS_CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 _PROCESS_PREFIX = os.urandom(8).hex()
 _SEQUENCE = itertools.count(1)
-#: A request id a client may choose: it is echoed, logged, stored and exported (audit CSV), so only
-#: letters, digits and ``._:-``, starting with a letter or digit (never a spreadsheet formula).
-REQUEST_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 #: Whether a key may call a model (its owner's policies grant it): what ``/v1/models`` lists.
 MayCall = Callable[[Snapshot, KeyView, ModelView], bool]
@@ -42,9 +39,7 @@ MayCall = Callable[[Snapshot, KeyView, ModelView], bool]
 
 def _request_id(value: bytes | None) -> str:
     """The client's id when it sent a sane one; else 32 hex digits unique to this process and call."""
-    if value and REQUEST_ID.fullmatch(value):
-        return value.decode("ascii")
-    return f"{_PROCESS_PREFIX}{next(_SEQUENCE):016x}"
+    return request_ids.sane(value) or f"{_PROCESS_PREFIX}{next(_SEQUENCE):016x}"
 
 
 class SnapshotHolder(Protocol):
