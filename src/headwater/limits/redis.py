@@ -25,8 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
-from functools import cache
-from importlib import resources
 from typing import Any, TypeVar
 
 import redis.exceptions
@@ -34,6 +32,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from headwater.limits import scripts
 from headwater.limits.base import (
     NO_SLOT,
     Charge,
@@ -67,11 +66,6 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
-@cache
-def _script(name: str) -> str:
-    return resources.files("headwater.limits").joinpath(name).read_text(encoding="utf-8")
-
-
 class RedisLimiter:
     """Limits shared by every worker and replica that uses the same Redis.
 
@@ -90,8 +84,8 @@ class RedisLimiter:
         self._client = client
         self._prefix = prefix
         self._owns_client = owns_client
-        self._reserve = client.register_script(_script("reserve.lua"))
-        self._settle = client.register_script(_script("settle.lua"))
+        self._reserve = client.register_script(scripts.load("reserve.lua"))
+        self._settle = client.register_script(scripts.load("settle.lua"))
         self._batcher = ScriptBatcher(client)
         self._encoding: dict[Limit, tuple[bytes, bytes]] = {}
         self._merged: dict[tuple[str, bytes], dict[tuple[str | bytes, int, Any], list[int]]] = {}

@@ -30,12 +30,11 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from functools import cache
-from importlib import resources
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
+from headwater.limits import scripts
 from headwater.limits.base import LimiterUnavailable, Rebuilding, Rebuilt, Recount, Seed
 
 log = logging.getLogger("headwater.limits")
@@ -55,11 +54,6 @@ Call = Callable[[Any, Sequence[str | bytes], list[Any]], Awaitable[Any]]
 Guard = Callable[[Awaitable[T]], Awaitable[T]]
 
 
-@cache
-def _script(name: str) -> str:
-    return resources.files("headwater.limits").joinpath(name).read_text(encoding="utf-8")
-
-
 def _log_failure(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("rebuilding the limit counters failed: %s", task.exception())
@@ -77,8 +71,8 @@ class Recovery:
         self._client = client
         self._call = call  # a script call through the limiter's batcher, errors mapped
         self._guard = guard  # maps a plain command's connection errors to LimiterUnavailable
-        self._seed = client.register_script(_script("seed.lua"))
-        self._end = client.register_script(_script("epoch.lua"))
+        self._seed = client.register_script(scripts.load("seed.lua"))
+        self._end = client.register_script(scripts.load("epoch.lua"))
         self.catch_up_after_s = catch_up_after_s
         self.recount: Recount | None = None
         self.rebuilds = 0  # rebuilds this process did (for tests and logs)

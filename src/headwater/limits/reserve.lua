@@ -13,21 +13,12 @@
 -- bucket fields), 'o' (every bucket <= o has been dropped) and 'n' (the newest bucket). Buckets
 -- that leave the window are dropped as time passes, so a call reads a few fields, never all.
 -- A period counter is a string.
-local function field(j)
-  return string.format('%d', j)
-end
 local epoch = redis.call('GET', KEYS[#KEYS])
 if not epoch then
   return 'lost'
 end
 local COUNTERS = #KEYS - 1
-local now
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-else
-  now = tonumber(ARGV[1])
-end
+local now = clock(ARGV[1])
 local A = ARGV
 if #ARGV == 2 then
   A = {ARGV[1]}
@@ -48,33 +39,9 @@ for i = 1, COUNTERS do
     cur = math.floor(now / (window / b))
     low = cur - b
     slot = cur
-    local m = redis.call('HMGET', key, 't', 'o', 'n', field(cur))
-    local total, here = tonumber(m[1]) or 0, tonumber(m[4]) or 0
-    o, n = tonumber(m[2]), tonumber(m[3]) or -1
-    if o == nil or n <= low then
-      -- Nothing left in the window: start afresh.
-      if m[1] or m[2] or m[3] then
-        redis.call('DEL', key)
-      end
-      total, here, o, n = 0, 0, low, -1
-    elseif o < low then
-      -- Drop the buckets that have left the window since the last call: (o, low]. Fewer than b:
-      -- a write leaves o = n - b, and n > low here.
-      local names, stale, sum = {}, {}, 0
-      for j = math.max(o, low - b) + 1, low do
-        names[#names + 1] = field(j)
-      end
-      local values = redis.call('HMGET', key, unpack(names))
-      for k = 1, #names do
-        if values[k] then
-          stale[#stale + 1] = names[k]
-          sum = sum + tonumber(values[k])
-        end
-      end
-      if #stale > 0 then
-        redis.call('HDEL', key, unpack(stale))
-      end
-      total, o = total - sum, low
+    local total, here, dropped
+    total, here, o, n, dropped = window_state(key, cur, low, b)
+    if dropped then
       redis.call('HSET', key, 't', total, 'o', o)
     end
     used = total

@@ -7,22 +7,13 @@
 -- periods that have ended are skipped; a bucket ahead of now counts in the current one.
 -- The rolling counter layout ('t', 'o', 'n' and bucket fields) is described in reserve.lua; like a
 -- reserve, a seed first drops the buckets that have left the window, so the layout's rules hold.
-local function field(j)
-  return string.format('%d', j)
-end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
 if ARGV[2] ~= '' then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
-local now
-if ARGV[3] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-else
-  now = tonumber(ARGV[3])
-end
+local now = clock(ARGV[3])
 for i = 2, #KEYS do
   local a = 3 * i - 2
   local key, amount, window, x = KEYS[i], tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
@@ -35,31 +26,7 @@ for i = 2, #KEYS do
     local low = cur - b
     local slot = math.min(x, cur)
     if slot > low then
-      local m = redis.call('HMGET', key, 't', 'o', 'n', field(slot))
-      local total, here = tonumber(m[1]) or 0, tonumber(m[4]) or 0
-      local o, n = tonumber(m[2]), tonumber(m[3]) or -1
-      if o == nil or n <= low then
-        if m[1] or m[2] or m[3] then
-          redis.call('DEL', key)
-        end
-        total, here, o, n = 0, 0, low, -1
-      elseif o < low then
-        local names, stale, sum = {}, {}, 0
-        for j = math.max(o, low - b) + 1, low do
-          names[#names + 1] = field(j)
-        end
-        local values = redis.call('HMGET', key, unpack(names))
-        for k = 1, #names do
-          if values[k] then
-            stale[#stale + 1] = names[k]
-            sum = sum + tonumber(values[k])
-          end
-        end
-        if #stale > 0 then
-          redis.call('HDEL', key, unpack(stale))
-        end
-        total, o = total - sum, low
-      end
+      local total, here, o, n = window_state(key, slot, low, b)
       if slot > n then
         n = slot
       end

@@ -12,13 +12,7 @@ if not current then
   return 0
 end
 local earlier_epoch = current ~= ARGV[2]
-local now
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-else
-  now = tonumber(ARGV[1])
-end
+local now = clock(ARGV[1])
 for i = 1, #KEYS - 1 do
   local a = 4 * i - 1
   local key, delta, window, x = KEYS[i], tonumber(ARGV[a]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
