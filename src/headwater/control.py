@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.catalog.credentials import DEFAULT_PREFIX
 from headwater.storage.sql.database import bump_revision
+
+log = logging.getLogger("headwater.control")
+T = TypeVar("T")
+#: How many times a change that lost a race on a unique key is tried in all.
+ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,20 @@ class ControlPlane:
             yield conn
             await bump_revision(conn)
         await self.changed()
+
+    async def retried(self, change: Callable[[], Awaitable[T]]) -> T:
+        """Runs ``change`` (one whole transaction) again when a concurrent change won a race on a
+        unique key between its reads and its writes: two first calls of one person creating the same
+        user, an admin's PUT of a user the gateway is creating in the background. The next attempt
+        reads what the winner committed (an update instead of a create, a 409 for a POST)."""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await change()
+            except IntegrityError:
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("a change raced with another one on a unique key; trying it again")
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

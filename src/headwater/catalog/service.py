@@ -58,9 +58,12 @@ def check_credentials(spec: ModelSpec, prefix: str, loc: Loc) -> None:
                 raise InvalidProblem((*loc, "deployments", index, "credential_env"), why)
 
 
-async def put_in(conn: AsyncConnection, name: str, spec: ModelSpec, prefix: str, loc: Loc) -> None:
+async def put_in(
+    conn: AsyncConnection, name: str, spec: ModelSpec, prefix: str, loc: Loc, *, exists: bool
+) -> None:
+    """``exists``: what the caller read before (a row created since makes the insert fail, and the
+    change is tried again: never an update recorded as a creation)."""
     check_credentials(spec, prefix, loc)
-    exists = await repo.get(conn, name) is not None
     await repo.upsert(conn, name, spec, exists=exists)
 
 
@@ -78,6 +81,10 @@ async def create(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -
 
 async def put(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -> ModelRead:
     check_credentials(spec, cp.credential_env_prefix, ("body",))
+    return await cp.retried(lambda: _put(cp, name, spec, origin))
+
+
+async def _put(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -> ModelRead:
     async with cp.change() as conn:
         before = await repo.get(conn, name)
         await repo.upsert(conn, name, spec, exists=before is not None)

@@ -68,15 +68,21 @@ async def put_service_account_in(
     spec: ServiceAccountSpec,
     loc: tuple[str | int, ...],
     *,
+    exists: bool,
     by_admin: bool = True,
 ) -> None:
     if await repo.missing_groups(conn, [spec.group]):
         raise InvalidProblem((*loc, "group"), f"group {spec.group!r} does not exist")
-    exists = await repo.get_service_account(conn, name) is not None
     await repo.upsert_service_account(conn, name, spec, exists=exists, by_admin=by_admin)
 
 
 async def put_service_account(
+    cp: ControlPlane, name: str, spec: ServiceAccountSpec, who: Caller, *, create: bool
+) -> ServiceAccountRead:
+    return await cp.retried(lambda: _put_service_account(cp, name, spec, who, create=create))
+
+
+async def _put_service_account(
     cp: ControlPlane, name: str, spec: ServiceAccountSpec, who: Caller, *, create: bool
 ) -> ServiceAccountRead:
     async with cp.change() as conn:
@@ -88,7 +94,9 @@ async def put_service_account(
         enabling = before is not None and before.status == "disabled" and spec.status == "active"
         if enabling and not by_admin and await repo.disabled_by_admin(conn, name):
             raise ForbiddenProblem(f"An admin disabled service account {name}: only an admin can enable it.")
-        await put_service_account_in(conn, name, spec, ("body",), by_admin=by_admin)
+        await put_service_account_in(
+            conn, name, spec, ("body",), by_admin=by_admin, exists=before is not None
+        )
         stored = await repo.get_service_account(conn, name)
         assert stored is not None
         await record(conn, who.origin, change("serviceaccount", name, before, stored))

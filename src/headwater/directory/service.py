@@ -57,11 +57,12 @@ async def set_group_admins_in(conn: AsyncConnection, name: str, admins: list[str
 
 
 async def put_group_in(
-    conn: AsyncConnection, name: str, spec: GroupSpec, loc: Loc, *, with_admins: bool = True
+    conn: AsyncConnection, name: str, spec: GroupSpec, loc: Loc, *, exists: bool, with_admins: bool = True
 ) -> None:
-    """Creates or replaces a group; ``with_admins=False`` leaves its admins to a later
-    :func:`set_group_admins_in` (apply: the users a group names may come in the same documents)."""
-    await repo.upsert_group(conn, name, spec, exists=await repo.get_group(conn, name) is not None)
+    """Creates (``exists`` false: what the caller read before) or replaces a group;
+    ``with_admins=False`` leaves its admins to a later :func:`set_group_admins_in` (apply: the users
+    a group names may come in the same documents)."""
+    await repo.upsert_group(conn, name, spec, exists=exists)
     if with_admins:
         await set_group_admins_in(conn, name, spec.admins, loc)
 
@@ -69,11 +70,17 @@ async def put_group_in(
 async def put_group(
     cp: ControlPlane, name: str, spec: GroupSpec, origin: Origin, *, create: bool
 ) -> GroupRead:
+    return await cp.retried(lambda: _put_group(cp, name, spec, origin, create=create))
+
+
+async def _put_group(
+    cp: ControlPlane, name: str, spec: GroupSpec, origin: Origin, *, create: bool
+) -> GroupRead:
     async with cp.change() as conn:
         before = await repo.get_group(conn, name)
         if create and before is not None:
             raise ConflictProblem(f"group {name} already exists")
-        await put_group_in(conn, name, spec, ("body",))
+        await put_group_in(conn, name, spec, ("body",), exists=before is not None)
         stored = await repo.get_group(conn, name)
         assert stored is not None
         await record(conn, origin, change("group", name, before, stored))
@@ -107,20 +114,24 @@ async def get_user(cp: ControlPlane, name: str, who: Caller) -> UserRead:
     return found
 
 
-async def put_user_in(conn: AsyncConnection, name: str, spec: UserSpec, loc: Loc) -> None:
+async def put_user_in(conn: AsyncConnection, name: str, spec: UserSpec, loc: Loc, *, exists: bool) -> None:
     missing = set(await repo.missing_groups(conn, spec.groups))
     for index, group in enumerate(spec.groups):
         if group in missing:
             raise InvalidProblem((*loc, "groups", index), f"group {group!r} does not exist")
-    await repo.upsert_user(conn, name, spec, exists=await repo.get_user(conn, name) is not None)
+    await repo.upsert_user(conn, name, spec, exists=exists)
 
 
 async def put_user(cp: ControlPlane, name: str, spec: UserSpec, origin: Origin, *, create: bool) -> UserRead:
+    return await cp.retried(lambda: _put_user(cp, name, spec, origin, create=create))
+
+
+async def _put_user(cp: ControlPlane, name: str, spec: UserSpec, origin: Origin, *, create: bool) -> UserRead:
     async with cp.change() as conn:
         before = await repo.get_user(conn, name)
         if create and before is not None:
             raise ConflictProblem(f"user {name} already exists")
-        await put_user_in(conn, name, spec, ("body",))
+        await put_user_in(conn, name, spec, ("body",), exists=before is not None)
         stored = await repo.get_user(conn, name)
         assert stored is not None
         await record(conn, origin, change("user", name, before, stored))

@@ -23,7 +23,6 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from headwater.audit.record import Entry, Origin
@@ -41,7 +40,6 @@ from headwater.storage.sql import identity as repo
 from headwater.storage.sql.identity import UserRecord
 
 log = logging.getLogger("headwater.identity")
-_ATTEMPTS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +122,9 @@ async def provision(
             record = None if new else await repo.user_record(conn, name)
         if record is not None and not _pending(record, identity):
             return record
-    for attempt in range(_ATTEMPTS):
-        try:
-            return await _update(cp, identity, sign_in=sign_in, request_id=request_id, source_ip=source_ip)
-        except IntegrityError:
-            if attempt == _ATTEMPTS - 1:
-                raise
-            log.info("provisioning raced with another request; retrying")
-    raise AssertionError("unreachable")
+    return await cp.retried(
+        lambda: _update(cp, identity, sign_in=sign_in, request_id=request_id, source_ip=source_ip)
+    )
 
 
 async def _update(

@@ -63,17 +63,23 @@ async def get(cp: ControlPlane, name: str, who: Caller) -> PolicyRead:
     return found
 
 
-async def put_in(conn: AsyncConnection, name: str, spec: PolicySpec, loc: tuple[str | int, ...]) -> None:
+async def put_in(
+    conn: AsyncConnection, name: str, spec: PolicySpec, loc: tuple[str | int, ...], *, exists: bool
+) -> None:
     await _check_references(conn, spec, loc)
-    await repo.upsert(conn, name, spec, exists=await repo.get(conn, name) is not None)
+    await repo.upsert(conn, name, spec, exists=exists)
 
 
 async def put(cp: ControlPlane, name: str, spec: PolicySpec, origin: Origin, *, create: bool) -> PolicyRead:
+    return await cp.retried(lambda: _put(cp, name, spec, origin, create=create))
+
+
+async def _put(cp: ControlPlane, name: str, spec: PolicySpec, origin: Origin, *, create: bool) -> PolicyRead:
     async with cp.change() as conn:
         before = await repo.get(conn, name)
         if create and before is not None:
             raise ConflictProblem(f"policy {name} already exists (use PUT to replace it)")
-        await put_in(conn, name, spec, ("body",))
+        await put_in(conn, name, spec, ("body",), exists=before is not None)
         stored = await repo.get(conn, name)
         assert stored is not None
         await record(conn, origin, change("policy", name, before, stored))

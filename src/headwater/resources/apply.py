@@ -74,19 +74,19 @@ def _loc(resource: Resource) -> tuple[str | int, ...]:
     return ("documents", resource.index, "spec")
 
 
-async def _put(conn: AsyncConnection, resource: Resource, credential_prefix: str) -> None:
+async def _put(conn: AsyncConnection, resource: Resource, credential_prefix: str, *, exists: bool) -> None:
     loc = _loc(resource)
     spec = resource.spec
     if isinstance(spec, GroupSpec):  # its admins once every user is in (see apply)
-        await directory.put_group_in(conn, resource.name, spec, loc, with_admins=False)
+        await directory.put_group_in(conn, resource.name, spec, loc, exists=exists, with_admins=False)
     elif isinstance(spec, UserSpec):
-        await directory.put_user_in(conn, resource.name, spec, loc)
+        await directory.put_user_in(conn, resource.name, spec, loc, exists=exists)
     elif isinstance(spec, ServiceAccountSpec):
-        await accounts.put_service_account_in(conn, resource.name, spec, loc)
+        await accounts.put_service_account_in(conn, resource.name, spec, loc, exists=exists)
     elif isinstance(spec, ModelSpec):
-        await catalog.put_in(conn, resource.name, spec, credential_prefix, loc)
+        await catalog.put_in(conn, resource.name, spec, credential_prefix, loc, exists=exists)
     elif isinstance(spec, PolicySpec):
-        await policies.put_in(conn, resource.name, spec, loc)
+        await policies.put_in(conn, resource.name, spec, loc, exists=exists)
 
 
 def _flatten(value: Any, prefix: str = "spec") -> dict[str, Any]:
@@ -136,7 +136,7 @@ async def _change(
                 ResourceResult(kind=resource.kind, name=resource.name, action="unchanged", diff=[])
             )
             continue
-        await _put(conn, resource, credential_prefix)
+        await _put(conn, resource, credential_prefix, exists=stored is not None)
         changed.append((resource, stored))
         action: Action = "created" if stored is None else "updated"
         results.append(
@@ -152,11 +152,10 @@ async def _change(
     return results, entries
 
 
-async def apply(cp: ControlPlane, documents: list[Any], origin: Origin, *, dry_run: bool) -> ApplyResult:
-    resources, errors = parse(documents)
-    if errors:
-        first = errors[0]
-        raise InvalidProblem(("body", "documents", first.index, *first.loc), first.message)
+async def _apply_once(
+    cp: ControlPlane, resources: list[Resource], origin: Origin, *, dry_run: bool
+) -> tuple[list[ResourceResult], bool]:
+    """One transaction: the results, and whether anything changed (committed unless a dry run)."""
     async with cp.engine.connect() as conn:
         transaction = await conn.begin()
         try:
@@ -172,6 +171,15 @@ async def apply(cp: ControlPlane, documents: list[Any], origin: Origin, *, dry_r
             if transaction.is_active:
                 await transaction.rollback()
             raise
+    return results, changed
+
+
+async def apply(cp: ControlPlane, documents: list[Any], origin: Origin, *, dry_run: bool) -> ApplyResult:
+    resources, errors = parse(documents)
+    if errors:
+        first = errors[0]
+        raise InvalidProblem(("body", "documents", first.index, *first.loc), first.message)
+    results, changed = await cp.retried(lambda: _apply_once(cp, resources, origin, dry_run=dry_run))
     if changed and not dry_run:
         await cp.changed()
     position = {(r.kind, r.name): r.index for r in resources}
