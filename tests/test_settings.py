@@ -22,7 +22,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_defaults_use_sqlite_under_the_data_dir() -> None:
     settings = Settings()
     assert settings.resolved_database_url == "sqlite+aiosqlite:///.headwater/headwater.db"
-    assert settings.is_sqlite and settings.auto_migrate and settings.admin_token is None
+    assert settings.auto_migrate and settings.admin_token is None
 
 
 def test_yaml_file_and_environment_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -79,7 +79,6 @@ class RedisChanges:
         self.channel = f"{prefix}{CHANNEL}"
         self.origin = os.urandom(8).hex()
         self.received = 0  # messages from other processes (for tests and metrics)
-        self.connected = False
         self.sessions = 0  # successful subscriptions so far
         self._failing = False
         self._refresh = refresh
@@ -157,7 +156,6 @@ class RedisChanges:
         own = self.origin.encode()
         try:
             await pubsub.subscribe(self.channel)
-            self.connected = True
             self.sessions += 1
             if self.sessions > 1:  # changes may have been published while we were away
                 self._schedule()
@@ -171,7 +169,6 @@ class RedisChanges:
                 self.received += 1
                 self._schedule()
         finally:
-            self.connected = False
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
             with contextlib.suppress(Exception):

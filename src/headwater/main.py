@@ -18,8 +18,8 @@ from headwater.clock import monotonic
 from headwater.control import ControlPlane
 from headwater.gateway.admission import Admission
 from headwater.gateway.app import Gateway
+from headwater.gateway.asgi import Receive, Scope, Send
 from headwater.gateway.auth import Authenticator
-from headwater.gateway.http import Receive, Scope, Send
 from headwater.gateway.proxy import Proxy
 from headwater.gateway.recount import Recount
 from headwater.gateway.upstream import Upstream

@@ -13,7 +13,6 @@ from pydantic import PlainSerializer, StringConstraints
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=128)]
 
-OWNER_TYPES = ("user", "group", "serviceaccount")
 OWNER_PATTERN = r"^(user|group|serviceaccount):[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
 Owner = Annotated[str, StringConstraints(pattern=OWNER_PATTERN)]
 

@@ -238,10 +238,6 @@ class Settings(BaseSettings):
     def audience(self) -> str:
         return self.oidc_audience or self.oidc_client_id
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.resolved_database_url.startswith("sqlite")
-
     @classmethod
     def settings_customise_sources(
         cls,

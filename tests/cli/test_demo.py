@@ -47,6 +47,7 @@ def test_demo_prints_snippets_that_work(tmp_path: Path) -> None:
     )
     try:
         banner = _read_banner(process)
+        assert "Warning" not in banner, banner  # a newcomer sees only our own words at start
         assert f"http://127.0.0.1:{port}/v1" in banner
         assert f"http://127.0.0.1:{port}/api/docs" in banner
         key = re.search(r"Demo API key \(shown once\)\s+(hwk_\S+)", banner)

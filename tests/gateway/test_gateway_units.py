@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from headwater import tokens
-from headwater.gateway import requests
+from headwater import token_estimate
+from headwater.gateway import bodies
 from headwater.gateway.scrub import scrub
 from headwater.gateway.sse import EventSplitter
 from headwater.snapshot import DeploymentView
@@ -118,13 +118,13 @@ def test_depth_counts_levels_not_brackets(levels: int, deep: bool) -> None:
     payload: object = 1
     for _ in range(levels):
         payload = [payload]
-    assert requests.too_deep(body, {"a": payload}) is deep
+    assert bodies.too_deep(body, {"a": payload}) is deep
 
 
 def test_many_brackets_in_strings_or_side_by_side_are_not_depth() -> None:
     body = b'{"code": "' + b"{[" * 500 + b'", "wide": [' + b",".join([b"[]"] * 500) + b"]}"
     payload = {"code": "{[" * 500, "wide": [[] for _ in range(500)]}
-    assert requests.too_deep(body, payload) is False
+    assert bodies.too_deep(body, payload) is False
 
 
 # ---- the token estimator ------------------------------------------------------------------------
@@ -135,15 +135,15 @@ def test_image_parts_cost_a_fixed_amount() -> None:
         {"type": "image_url", "image_url": {"url": "https://example.com/b.png"}},
         {"type": "image_url", "image_url": {"url": "https://example.com/c.png", "detail": "high"}},
     ]
-    assert tokens.count_content(content) == 4 + 85 + 765 + 765
+    assert token_estimate.count_content(content) == 4 + 85 + 765 + 765
 
 
 def test_tools_and_legacy_functions_count_names_descriptions_and_schemas() -> None:
     function = {"name": "lookup", "description": "Find a word", "parameters": {"type": "string"}}
     # lookup(2) + Find(1) a(1) word(1) + {"type":"string"}: { " type " : " string " } = 1+3+1+4+1 = 10
-    assert tokens.count_tools([{"type": "function", "function": function}]) == 15
+    assert token_estimate.count_tools([{"type": "function", "function": function}]) == 15
     payload = {"messages": [{"role": "user", "content": "hi"}], "functions": [function]}
-    assert tokens.count_prompt(payload) == 3 + 3 + 1 + 15
+    assert token_estimate.count_prompt(payload) == 3 + 3 + 1 + 15
 
 
 def test_assistant_tool_calls_and_function_calls_count() -> None:
@@ -152,7 +152,7 @@ def test_assistant_tool_calls_and_function_calls_count() -> None:
         {"role": "assistant", "function_call": {"name": "sub", "arguments": "{}"}},
     ]
     # priming 3; 3 + add(1) + { " a " : 12 }(7); 3 + sub(1) + {}(2)
-    assert tokens.count_messages(messages) == 3 + 11 + 6
+    assert token_estimate.count_messages(messages) == 3 + 11 + 6
 
 
 # four(1) more(1) words(2); strings; token ids; token-id lists; anything deeper counts nothing
@@ -161,4 +161,4 @@ def test_assistant_tool_calls_and_function_calls_count() -> None:
     [("four more words", 4), (["ab", "cd"], 2), ([1, 2, 3], 3), ([[1, 2], [3]], 3), ([[["deep"]]], 0)],
 )
 def test_prompt_and_input_forms(value: object, expected: int) -> None:
-    assert tokens.count_input(value) == expected
+    assert token_estimate.count_input(value) == expected

@@ -20,7 +20,7 @@ from headwater.sim.app import create_sim_app
 from headwater.sim.config import SimConfig
 from headwater.sim.directives import parse_model
 from headwater.sim.text import WORDS
-from headwater.tokens import count_text
+from headwater.token_estimate import count_text
 
 MESSAGES: list[Any] = [
     {"role": "system", "content": "Be brief."},

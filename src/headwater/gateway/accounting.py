@@ -2,7 +2,7 @@
 
 An upstream's ``usage`` is not trusted as it comes: each figure must be an integer (not a boolean, a
 float or a string) in ``[0, MAX_TOKENS]``. A figure outside that is replaced by the bundled
-estimate (:mod:`headwater.tokens`) and the event is flagged ``estimated``, so one absurd number can
+estimate (:mod:`headwater.token_estimate`) and the event is flagged ``estimated``, so one absurd number can
 never reach the usage store, a budget or a bill. An absent ``completion_tokens`` is 0 (embeddings
 report none); an absent ``prompt_tokens`` is estimated.
 
@@ -21,7 +21,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from headwater import tokens
+from headwater import token_estimate
 from headwater.clock import epoch, monotonic
 from headwater.snapshot import DeploymentView, KeyView, ModelView
 from headwater.usage.events import UsageEvent, UsageSink
@@ -38,8 +38,8 @@ LARGE_BODY = 256 * 1024
 async def estimate_prompt(payload: dict[str, Any], body_bytes: int) -> int:
     """The estimated prompt tokens of a request body; in a worker thread when the body is large."""
     if body_bytes < LARGE_BODY:
-        return tokens.count_prompt(payload)
-    return await asyncio.to_thread(tokens.count_prompt, payload)
+        return token_estimate.count_prompt(payload)
+    return await asyncio.to_thread(token_estimate.count_prompt, payload)
 
 
 @dataclass(slots=True)
@@ -67,7 +67,7 @@ class Call:
 
     def _prompt(self) -> int:
         found = self.prompt_estimate
-        return found if found is not None else tokens.count_prompt(self.payload)
+        return found if found is not None else token_estimate.count_prompt(self.payload)
 
     def record(
         self,
@@ -149,10 +149,10 @@ def completion_text_tokens(response: dict[str, Any]) -> int:
                 continue
             message = choice.get("message")
             if isinstance(message, dict):
-                total += tokens.count_content(message.get("content"))
-                total += tokens.count_tool_calls(message.get("tool_calls"))
+                total += token_estimate.count_content(message.get("content"))
+                total += token_estimate.count_tool_calls(message.get("tool_calls"))
             else:
                 text = choice.get("text")
                 if isinstance(text, str):
-                    total += tokens.count_text(text)
+                    total += token_estimate.count_text(text)
     return total

@@ -22,7 +22,7 @@ from typing import Any
 from headwater.clock import epoch
 from headwater.errors import Forbidden, LimitsUnavailable, RateLimited
 from headwater.gateway.accounting import estimate_prompt
-from headwater.gateway.http import Headers
+from headwater.gateway.asgi import Headers
 from headwater.gateway.output_cap import output_cap
 from headwater.limits.base import Charge, Decision, Limit, Limiter, LimiterUnavailable, Reservation
 from headwater.policies.calendar import budget_period, schedule_open

@@ -13,19 +13,19 @@ import orjson
 from headwater import request_ids
 from headwater.clock import monotonic
 from headwater.errors import GatewayError, MethodNotAllowed, NotFound, error_body
-from headwater.gateway import requests
+from headwater.gateway import bodies
+from headwater.gateway.asgi import Headers, Receive, Scope, Send, send_bytes, send_error
 from headwater.gateway.auth import Authenticator
-from headwater.gateway.http import Headers, Receive, Scope, Send, send_bytes, send_error
 from headwater.gateway.proxy import Proxy
 from headwater.snapshot import KeyView, ModelView, Snapshot
 
 log = logging.getLogger("headwater.gateway")
 
 #: POST routes served by the proxy. ``GET /v1/models`` and the probes are handled here.
-PROXY_ROUTES: dict[str, requests.Endpoint] = {
-    "/v1/chat/completions": requests.CHAT,
-    "/v1/completions": requests.COMPLETIONS,
-    "/v1/embeddings": requests.EMBEDDINGS,
+PROXY_ROUTES: dict[str, bodies.Endpoint] = {
+    "/v1/chat/completions": bodies.CHAT,
+    "/v1/completions": bodies.COMPLETIONS,
+    "/v1/embeddings": bodies.EMBEDDINGS,
 }
 METRICS_CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 
 from headwater.clock import epoch
 from headwater.errors import GatewayError, Unauthorized
-from headwater.gateway.http import Scope
+from headwater.gateway.asgi import Scope
 from headwater.identity.jwt_verifier import InvalidToken, JwtVerifier, TokenClaims
 from headwater.identity.principal import (
     group_names,

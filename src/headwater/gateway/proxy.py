@@ -28,10 +28,10 @@ import aiohttp
 import orjson
 
 from headwater.errors import BadRequest, Forbidden, GatewayError, NotFound
-from headwater.gateway import requests, sse, upstream_errors
+from headwater.gateway import bodies, sse, upstream_errors
 from headwater.gateway.accounting import LARGE_BODY, Call, completion_text_tokens, trusted
 from headwater.gateway.admission import Admission
-from headwater.gateway.http import EVENT_STREAM, JSON, Headers, Receive, Send, read_body, send_bytes
+from headwater.gateway.asgi import EVENT_STREAM, JSON, Headers, Receive, Send, read_body, send_bytes
 from headwater.gateway.router import attempts
 from headwater.gateway.upstream import (
     Unreachable,
@@ -79,7 +79,7 @@ class Proxy:
 
     async def handle(
         self,
-        endpoint: requests.Endpoint,
+        endpoint: bodies.Endpoint,
         receive: Receive,
         send: Send,
         *,
@@ -92,7 +92,7 @@ class Proxy:
     ) -> None:
         """Serve an authenticated call (``key``, checked against ``snapshot``)."""
         raw = await read_body(receive, self._max_body, content_length, self._body_timer)
-        payload = requests.parse(raw, endpoint)
+        payload = bodies.parse(raw, endpoint)
         public_name: str = payload["model"]
         model = snapshot.models.get(public_name)
         if model is None or not model.enabled:

@@ -29,7 +29,7 @@ import orjson
 
 from headwater.clock import monotonic
 from headwater.errors import error_body
-from headwater.gateway.http import Send
+from headwater.gateway.asgi import Send
 
 DONE = b"data: [DONE]"
 _DATA = b"data:"

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Role = Literal["admin", "auditor", "user"]
-ROLES: tuple[Role, ...] = ("admin", "auditor", "user")
 Via = Literal["token", "oidc", "session", "header"]
 
 _RANK = {"user": 0, "auditor": 1, "admin": 2}

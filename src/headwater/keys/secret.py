@@ -73,10 +73,6 @@ def new_key(key_id: str | None = None) -> NewKey:
     return NewKey(id=key_id, key=key, hash=hash_key(key), prefix=display_prefix(key_id))
 
 
-def new_key_id() -> str:
-    return _random(ID_LENGTH)
-
-
 def parse_key_id(key: str) -> str | None:
     """The id embedded in a well-formed key, or ``None`` when ``key`` cannot be one of ours."""
     if len(key) != KEY_LENGTH or not key.startswith(PREFIX):

@@ -93,10 +93,6 @@ class Limit:
     def per_window(cls, key: str, capacity: int, window_s: int) -> Limit:
         return cls(key, capacity, window_s=window_s)
 
-    @classmethod
-    def per_period(cls, key: str, capacity: int, start: float, end: float) -> Limit:
-        return cls(key, capacity, period_start=start, period_end=end)
-
 
 @dataclass(frozen=True, slots=True)
 class Charge:
@@ -193,10 +189,6 @@ class Limiter(Protocol):
         ``recount`` for counters lost later."""
 
     async def close(self) -> None: ...
-
-
-def current_bucket(limit: Limit, now: float) -> int:
-    return math.floor(now / limit.bucket_s)
 
 
 def _state(limit: Limit, used: int, newest: int, now: float) -> CounterState:

@@ -2,7 +2,7 @@
 
 It serves any model name on ``/v1/chat/completions``, ``/v1/completions`` (both streamed or not),
 ``/v1/embeddings`` and ``/v1/models``, plus ``/health``. Replies are words from a small vocabulary,
-each exactly one token by :mod:`headwater.tokens`, chosen from a seed, the prompt and the model, so
+each exactly one token by :mod:`headwater.token_estimate`, chosen from a seed, the prompt and the model, so
 the text and the ``usage`` are reproducible; embeddings are unit vectors derived from each input.
 Latency is simulated: ``ttft_ms`` before the first token, then ``1 / tokens_per_second`` between
 tokens (a non-streamed reply waits the sum). A client that disconnects stops the generation.

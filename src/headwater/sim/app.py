@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from headwater import tokens
+from headwater import token_estimate
 from headwater.sim import asgi
-from headwater.sim import requests as req
+from headwater.sim import bodies as req
 from headwater.sim import responses as res
 from headwater.sim.asgi import ASGIApp, Receive, Scope, Send
 from headwater.sim.config import SimConfig
@@ -150,7 +150,7 @@ class SimApp:
         as_base64 = req.base64_encoding(payload)
         self._maybe_fail()
         seed = self.config.seed
-        prompt_tokens = tokens.count_prompt(payload)
+        prompt_tokens = token_estimate.count_prompt(payload)
         usage = (
             None if directives.no_usage else {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}
         )
@@ -183,7 +183,7 @@ class SimApp:
         include_usage = stream and req.include_usage(payload)
         limit = req.token_limit(payload)
         endless = directives.ignore_eos or req.optional_bool(payload, "ignore_eos")
-        prompt_tokens = tokens.count_prompt(payload)
+        prompt_tokens = token_estimate.count_prompt(payload)
         room = self._room(prompt_tokens, limit, "messages" if chat else "prompt")
         self._maybe_fail()
         generated: list[res.Choice] = []

@@ -1,7 +1,7 @@
 """Deterministic reply words and embedding vectors.
 
 Every vocabulary word is lowercase letters only and at most four characters long, so each costs
-exactly one token by :func:`headwater.tokens.count_text`, and a reply of ``n`` words joined by single
+exactly one token by :func:`headwater.token_estimate.count_text`, and a reply of ``n`` words joined by single
 spaces costs exactly ``n`` tokens.
 """
 

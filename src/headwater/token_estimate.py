@@ -18,7 +18,7 @@ What a chat request sends besides text is counted too:
 - ``tools`` (and the older ``functions``): each function's name, description and its JSON schema,
   counted as the schema's compact JSON text.
 
-Request bodies are at most 128 levels deep (``gateway.requests``), so serialising a schema cannot fail
+Request bodies are at most 128 levels deep (``gateway.bodies``), so serialising a schema cannot fail
 there; a body from elsewhere that cannot be serialised counts its schema as 0.
 """
 
