@@ -13,6 +13,13 @@ from pydantic import PlainSerializer, StringConstraints
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=128)]
 
+#: Model names: also the forms people already know them by, which carry ``/`` and ``:``:
+#: ``meta-llama/Llama-3.1-8B-Instruct`` (Hugging Face, vLLM), ``llama3.1:8b`` (Ollama),
+#: ``gpt-4o-2024-08-06``. Segments separated by single slashes, each starting with a letter or digit,
+#: so no name is empty, absolute, ends in ``/`` or holds a ``.``/``..`` path segment.
+MODEL_NAME_PATTERN = r"^(?=.{1,128}$)[A-Za-z0-9][A-Za-z0-9._:@+-]*(/[A-Za-z0-9][A-Za-z0-9._:@+-]*)*$"
+ModelName = Annotated[str, StringConstraints(pattern=MODEL_NAME_PATTERN, max_length=128)]
+
 OWNER_PATTERN = r"^(user|group|serviceaccount):[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
 Owner = Annotated[str, StringConstraints(pattern=OWNER_PATTERN)]
 
