@@ -16,9 +16,11 @@ Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=128)]
 #: Model names: also the forms people already know them by, which carry ``/`` and ``:``:
 #: ``meta-llama/Llama-3.1-8B-Instruct`` (Hugging Face, vLLM), ``llama3.1:8b`` (Ollama),
 #: ``gpt-4o-2024-08-06``. Segments separated by single slashes, each starting with a letter or digit,
-#: so no name is empty, absolute, ends in ``/`` or holds a ``.``/``..`` path segment.
-MODEL_NAME_PATTERN = r"^(?=.{1,128}$)[A-Za-z0-9][A-Za-z0-9._:@+-]*(/[A-Za-z0-9][A-Za-z0-9._:@+-]*)*$"
-ModelName = Annotated[str, StringConstraints(pattern=MODEL_NAME_PATTERN, max_length=128)]
+#: so no name is empty, absolute, ends in ``/`` or holds a ``.``/``..`` path segment. At most 128
+#: characters: a separate ``max_length`` (pydantic's regex engine has no look-ahead to count with).
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*(/[A-Za-z0-9][A-Za-z0-9._:@+-]*)*$"
+MODEL_NAME_MAX = 128
+ModelName = Annotated[str, StringConstraints(pattern=MODEL_NAME_PATTERN, max_length=MODEL_NAME_MAX)]
 
 OWNER_PATTERN = r"^(user|group|serviceaccount):[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
 Owner = Annotated[str, StringConstraints(pattern=OWNER_PATTERN)]

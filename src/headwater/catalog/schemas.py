@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-from headwater.names import Amount, Name
+from headwater.names import Amount, ModelName
 
 ModelKind = Literal["chat", "completion", "embedding"]
 Access = Literal["open", "restricted"]
@@ -92,7 +92,11 @@ class ModelSpec(_Strict):
 
 
 class ModelCreate(ModelSpec):
-    name: Name
+    name: ModelName = Field(
+        description="The public name callers use: segments of letters, digits and ._:@+- separated by "
+        "single slashes, each starting with a letter or digit, at most 128 characters "
+        "(granite-3.1-8b, meta-llama/Llama-3.1-8B-Instruct, llama3.1:8b)."
+    )
 
 
 class ModelRead(ModelSpec):

@@ -1,4 +1,10 @@
-"""/api/v1/models"""
+"""/api/v1/models
+
+A model's name may hold ``/`` (``meta-llama/Llama-3.1-8B-Instruct``), so the routes of one model take
+the rest of the path (``{name:path}``): the name may be sent raw or percent-encoded
+(``meta-llama%2FLlama-3.1-8B-Instruct``; the server decodes it before routing). No other route may
+live under ``/models/{name}/...``: it would be read as a model's name.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,17 @@ from fastapi import APIRouter, Path, Response, status
 from headwater.admin.deps import CallerDep, ControlPlaneDep
 from headwater.catalog import service
 from headwater.catalog.schemas import ModelCreate, ModelPage, ModelRead, ModelSpec
-from headwater.names import NAME_PATTERN
+from headwater.names import MODEL_NAME_MAX, MODEL_NAME_PATTERN
 
 router = APIRouter(prefix="/models", tags=["models"])
+
+_DESCRIPTION = "The model's name, raw (meta-llama/Llama-3.1-8B-Instruct) or percent-encoded."
+#: A name to look up: anything that is no model's name is simply not found (404).
+NamePath = Annotated[str, Path(description=_DESCRIPTION)]
+#: A name to create under: refused (422, ``path.name``) unless it is a valid model name.
+NewNamePath = Annotated[
+    str, Path(description=_DESCRIPTION, pattern=MODEL_NAME_PATTERN, max_length=MODEL_NAME_MAX)
+]
 
 
 @router.get("", summary="List models")
@@ -26,19 +40,17 @@ async def create_model(body: ModelCreate, cp: ControlPlaneDep, who: CallerDep) -
     return await service.create(cp, body.name, spec, who.origin)
 
 
-@router.get("/{name}", summary="Show a model")
-async def get_model(name: str, cp: ControlPlaneDep, who: CallerDep) -> ModelRead:
+@router.get("/{name:path}", summary="Show a model")
+async def get_model(name: NamePath, cp: ControlPlaneDep, who: CallerDep) -> ModelRead:
     return await service.get(cp, name, reads_everything=who.principal.reads_everything)
 
 
-@router.put("/{name}", summary="Create or replace a model")
-async def put_model(
-    name: Annotated[str, Path(pattern=NAME_PATTERN)], body: ModelSpec, cp: ControlPlaneDep, who: CallerDep
-) -> ModelRead:
+@router.put("/{name:path}", summary="Create or replace a model")
+async def put_model(name: NewNamePath, body: ModelSpec, cp: ControlPlaneDep, who: CallerDep) -> ModelRead:
     return await service.put(cp, name, body, who.origin)
 
 
-@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a model")
-async def delete_model(name: str, cp: ControlPlaneDep, who: CallerDep) -> Response:
+@router.delete("/{name:path}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a model")
+async def delete_model(name: NamePath, cp: ControlPlaneDep, who: CallerDep) -> Response:
     await service.delete(cp, name, who.origin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

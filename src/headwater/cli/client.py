@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -12,6 +13,16 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 
 class CliError(Exception):
     """One clear line for the user, then a non-zero exit."""
+
+
+def path_of(*parts: str) -> str:
+    """An admin API path (``/models/meta-llama%2FLlama-3.1-8B-Instruct``) from its parts, each one
+    percent-encoded as a single segment: a ``/``, ``?``, ``#`` or ``%`` in a name stays in the name,
+    and a name of dots is sent encoded (a client would resolve ``..`` into another route)."""
+    if not all(parts):
+        raise CliError("a name cannot be empty")
+    segments = ("%2E" * len(part) if part.strip(".") == "" else quote(part, safe="") for part in parts)
+    return "/" + "/".join(segments)
 
 
 def _describe(response: httpx.Response) -> str:

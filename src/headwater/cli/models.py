@@ -1,4 +1,8 @@
-"""headwater models list"""
+"""headwater models list | show | delete
+
+A model's name may hold ``/`` and ``:`` (``meta-llama/Llama-3.1-8B-Instruct``, ``llama3.1:8b``): it is
+sent as one percent-encoded path segment (:func:`headwater.cli.client.path_of`).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,21 @@ from typing import Annotated, Any
 
 import typer
 
-from headwater.cli.client import AdminClient
-from headwater.cli.output import print_json, table
+from headwater.cli.client import AdminClient, path_of
+from headwater.cli.output import console, details, print_json, table
 
 app = typer.Typer(help="Models served by the gateway.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+NameArgument = Annotated[str, typer.Argument(help="The model's name, e.g. meta-llama/Llama-3.1-8B-Instruct")]
+COLUMNS = [
+    ("name", "Name"),
+    ("kind", "Kind"),
+    ("access", "Access"),
+    ("status", "Status"),
+    ("price", "Price per 1M in / out"),
+    ("upstreams", "Deployments"),
+]
 
 
 def _row(model: dict[str, Any]) -> dict[str, Any]:
@@ -22,19 +37,30 @@ def _row(model: dict[str, Any]) -> dict[str, Any]:
 
 
 @app.command("list")
-def list_models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_models(as_json: JsonFlag = False) -> None:
     """List models and their deployments."""
     with AdminClient() as client:
         page = client.get("/models")
     if as_json:
         print_json(page)
         return
-    columns = [
-        ("name", "Name"),
-        ("kind", "Kind"),
-        ("access", "Access"),
-        ("status", "Status"),
-        ("price", "Price per 1M in / out"),
-        ("upstreams", "Deployments"),
-    ]
-    table([_row(model) for model in page["items"]], columns)
+    table([_row(model) for model in page["items"]], COLUMNS)
+
+
+@app.command("show")
+def show(name: NameArgument, as_json: JsonFlag = False) -> None:
+    """Show one model."""
+    with AdminClient() as client:
+        model = client.get(path_of("models", name))
+    if as_json:
+        print_json(model)
+    else:
+        details(_row(model), [*COLUMNS, ("description", "Description"), ("updated_at", "Updated")])
+
+
+@app.command("delete")
+def delete(name: NameArgument) -> None:
+    """Delete a model (its deployments and capacity limits with it)."""
+    with AdminClient() as client:
+        client.request("DELETE", path_of("models", name))
+    console.print(f"deleted model {name}")

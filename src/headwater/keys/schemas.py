@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from headwater.clock import utcnow
-from headwater.names import MAX_DURATION, Amount, Name, Owner, parse_duration
+from headwater.names import MAX_DURATION, Amount, ModelName, Name, Owner, parse_duration
 
 KeyStatus = Literal["active", "disabled", "expired", "revoked"]
 
@@ -74,7 +74,7 @@ class KeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     description: str = Field("", max_length=2000)
     owner: Owner | None = Field(None, description="user:NAME, group:NAME or serviceaccount:NAME")
-    models: list[Name] | None = Field(
+    models: list[ModelName] | None = Field(
         None, max_length=MAX_MODELS, description="Model scope; null means every model."
     )
     expires_at: datetime | None = None
@@ -99,7 +99,7 @@ class KeyUpdate(BaseModel):
 
     name: str | None = Field(None, min_length=1, max_length=128)
     description: str | None = Field(None, max_length=2000)
-    models: list[Name] | None = Field(None, max_length=MAX_MODELS, description="null: every model.")
+    models: list[ModelName] | None = Field(None, max_length=MAX_MODELS, description="null: every model.")
     expires_at: datetime | None = Field(None, description="null: never expires.")
     status: Literal["active", "disabled"] | None = None
     limits: KeyLimits | None = Field(None, description="null: no limits of its own.")

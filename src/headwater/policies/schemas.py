@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from headwater.names import Amount, Name
+from headwater.names import Amount, ModelName, Name
 
 Scope = Literal["user", "key", "group", "policy"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -55,7 +55,7 @@ class _Strict(BaseModel):
 
 
 class Assets(_Strict):
-    models: Literal["all"] | list[Name] = Field(
+    models: Literal["all"] | list[ModelName] = Field(
         description="`all` (every open model) or a list; restricted models must be listed by name.",
         max_length=MAX_TARGETS,
     )
