@@ -35,6 +35,7 @@ from headwater.limits.redis import RedisLimiter
 from headwater.logs import configure
 from headwater.metrics import Readings, exporter
 from headwater.names import parse_duration
+from headwater.serving.cors import ADMIN_METHODS, GATEWAY_METHODS, ASGIApp, Cors
 from headwater.settings import Settings
 from headwater.snapshot import SnapshotRefresher
 from headwater.storage.sql import migrate
@@ -49,6 +50,7 @@ from headwater.usage.writer import BatchWriter
 log = logging.getLogger("headwater")
 
 GATEWAY_PREFIX = "/v1/"
+ADMIN_API_PREFIX = "/api/"
 PROBES = frozenset({"/healthz", "/readyz", "/metrics", "/v1"})
 
 
@@ -228,12 +230,22 @@ class Headwater:
             lambda: self.snapshots.current,
             BodyLimits(settings.admin_max_body_bytes, settings.body_timeout_s),
         )
+        # What /v1/* and /api/* reach: the apps themselves, behind CORS only when origins are listed.
+        self.v1: ASGIApp = self.gateway
+        self.api: ASGIApp = self.admin
+        if settings.cors_origins:
+            self.v1 = Cors(self.gateway, settings.cors_origins, GATEWAY_METHODS)
+            self.api = Cors(self.admin, settings.cors_origins, ADMIN_METHODS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
-            if path.startswith(GATEWAY_PREFIX) or path in PROBES:
+            if path.startswith(GATEWAY_PREFIX):
+                await self.v1(scope, receive, send)
+            elif path in PROBES:
                 await self.gateway(scope, receive, send)
+            elif path.startswith(ADMIN_API_PREFIX):
+                await self.api(scope, receive, send)
             else:
                 await self.admin(scope, receive, send)
         elif scope["type"] == "lifespan":

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from headwater.names import parse_duration
+from headwater.serving.cors import exact_origin
 
 #: A comma-separated list in the environment (``a,b``), a list in the YAML file.
 CommaList = Annotated[tuple[str, ...], NoDecode]
@@ -102,6 +103,9 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     graceful_shutdown_s: float = Field(30.0, gt=0, description="Time to drain in-flight requests.")
+    cors_origins: CommaList = Field(
+        (), description="Origins (https://app.example.com) whose browser apps may call the APIs (CORS)."
+    )
 
     # gateway
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
@@ -162,7 +166,12 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     @field_validator(
-        "oidc_admin_groups", "oidc_auditor_groups", "trusted_headers", "trusted_proxies", mode="before"
+        "oidc_admin_groups",
+        "oidc_auditor_groups",
+        "trusted_headers",
+        "trusted_proxies",
+        "cors_origins",
+        mode="before",
     )
     @classmethod
     def _comma_list(cls, value: object) -> object:
@@ -179,6 +188,14 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{cidr!r} is not a CIDR such as 10.0.0.0/8") from None
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(exact_origin(origin) for origin in value)
+        except ValueError as exc:
+            raise ValueError(f"HEADWATER_CORS_ORIGINS: {exc}") from None
 
     @field_validator("keys_default_expiry", "keys_max_expiry", "keys_max_rotation_grace")
     @classmethod

@@ -7,8 +7,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from headwater import __version__, request_ids
@@ -59,6 +62,22 @@ def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
         }
         for error in errors
     ]
+
+
+#: The methods a 405's ``Allow`` may name (no admin route takes another).
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> str:
+    """What a 405's ``Allow`` names: every method some route serves on the request's path.
+    Starlette's own names only the first route that matched the path, and ``GET /keys`` and
+    ``POST /keys`` are two routes."""
+    allowed = []
+    for method in HTTP_METHODS:
+        probe = {**scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 class RequestIds:
@@ -136,6 +155,14 @@ def create_admin_app(
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": validation_detail(error.errors())}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 405:
+            allow = allowed_methods(app.router.routes, request.scope)
+            headers = {**(error.headers or {}), "Allow": allow} if allow else error.headers
+            return JSONResponse({"detail": error.detail}, status_code=405, headers=headers)
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, problem: Problem) -> JSONResponse:

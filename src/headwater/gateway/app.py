@@ -28,6 +28,11 @@ PROXY_ROUTES: dict[str, bodies.Endpoint] = {
     "/v1/embeddings": bodies.EMBEDDINGS,
 }
 METRICS_CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+#: What a 405 names in ``Allow``, per kind of route.
+ALLOW_PROXY = b"POST"
+ALLOW_MODELS = b"GET"
+ALLOW_PROBE = b"GET, HEAD"
 
 
 _PROCESS_PREFIX = os.urandom(8).hex()
@@ -81,7 +86,7 @@ class Gateway:
             endpoint = PROXY_ROUTES.get(path)
             if endpoint is not None:
                 if method != "POST":
-                    raise _method_not_allowed(method, path)
+                    raise _method_not_allowed(method, path, ALLOW_PROXY)
                 started = monotonic()
                 snapshot = self._snapshots.current
                 key = self._auth.cached(authorization, snapshot) or await self._auth.authenticate(
@@ -101,20 +106,16 @@ class Gateway:
                 )
             elif path == "/v1/models" or path.startswith("/v1/models/"):
                 if method != "GET":
-                    raise _method_not_allowed(method, path)
+                    raise _method_not_allowed(method, path, ALLOW_MODELS)
                 snapshot = self._snapshots.current
                 key = self._auth.cached(authorization, snapshot) or await self._auth.authenticate(
                     authorization, snapshot, scope
                 )
                 await self._models(send, snapshot, key, path[len("/v1/models/") :], headers)
-            elif path == "/healthz":
-                await send_bytes(send, 200, b'{"status":"ok"}', headers)
-            elif path == "/metrics" and self._metrics is not None:
-                await send_bytes(send, 200, self._metrics(), headers, METRICS_CONTENT_TYPE)
-            elif path == "/readyz":
-                ready = self._snapshots.current.revision >= 0 and await self._ready()
-                body = b'{"status":"ready"}' if ready else b'{"status":"not ready"}'
-                await send_bytes(send, 200 if ready else 503, body, headers)
+            elif path in PROBES and (path != "/metrics" or self._metrics is not None):
+                if method != "GET" and method != "HEAD":
+                    raise _method_not_allowed(method, path, ALLOW_PROBE)
+                await self._probe(send, path, headers)
             else:
                 raise NotFound(f"Invalid URL ({method} {path})", code="unknown_url")
         except GatewayError as error:
@@ -123,6 +124,16 @@ class Gateway:
             log.exception("unhandled error in request %s", rid)
             body = error_body("The gateway failed to handle the request.", "api_error", "internal_error")
             await send_bytes(send, 500, body, headers)
+
+    async def _probe(self, send: Send, path: str, headers: Headers) -> None:
+        if path == "/healthz":
+            await send_bytes(send, 200, b'{"status":"ok"}', headers)
+        elif path == "/metrics" and self._metrics is not None:
+            await send_bytes(send, 200, self._metrics(), headers, METRICS_CONTENT_TYPE)
+        else:
+            ready = self._snapshots.current.revision >= 0 and await self._ready()
+            body = b'{"status":"ready"}' if ready else b'{"status":"not ready"}'
+            await send_bytes(send, 200 if ready else 503, body, headers)
 
     async def _models(
         self, send: Send, snapshot: Snapshot, key: KeyView, name: str, headers: Headers
@@ -147,5 +158,8 @@ class Gateway:
         )
 
 
-def _method_not_allowed(method: str, path: str) -> GatewayError:
-    return MethodNotAllowed(f"Method {method} is not allowed on {path}.", code="method_not_allowed")
+def _method_not_allowed(method: str, path: str, allow: bytes) -> GatewayError:
+    """405, with ``Allow`` naming the methods the route takes (RFC 9110 asks for it)."""
+    return MethodNotAllowed(
+        f"Method {method} is not allowed on {path}.", code="method_not_allowed", headers=((b"allow", allow),)
+    )
