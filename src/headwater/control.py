@@ -1,4 +1,8 @@
-"""What control-plane services share: the database and the change signal."""
+"""What control-plane services share: the database and the change signal.
+
+Changes are not made here: every one goes through a unit of work (:mod:`headwater.unit_of_work`),
+which records it in the audit trail, bumps the revision and then calls :attr:`ControlPlane.changed`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.catalog.credentials import DEFAULT_PREFIX
-from headwater.storage.sql.database import bump_revision
 
 log = logging.getLogger("headwater.control")
 T = TypeVar("T")
@@ -32,19 +35,11 @@ class ControlPlane:
     #: Link a first sign-in to a declared user by a verified email (HEADWATER_OIDC_LINK_VERIFIED_EMAIL).
     link_verified_email: bool = False
 
-    @asynccontextmanager
-    async def change(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that changes what gateways serve: bumps the revision, then signals."""
-        async with self.engine.begin() as conn:
-            yield conn
-            await bump_revision(conn)
-        await self.changed()
-
     async def retried(self, change: Callable[[], Awaitable[T]]) -> T:
-        """Runs ``change`` (one whole transaction) again when a concurrent change won a race on a
-        unique key between its reads and its writes: two first calls of one person creating the same
-        user, an admin's PUT of a user the gateway is creating in the background. The next attempt
-        reads what the winner committed (an update instead of a create, a 409 for a POST)."""
+        """Runs ``change`` (one whole transaction) again when a concurrent writer won a race on a
+        unique key between its reads and its writes. Units of work take turns under the change lock,
+        so this is for writers outside it; the next attempt reads what the winner committed (an
+        update instead of a create, a 409 for a POST)."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return await change()

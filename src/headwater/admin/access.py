@@ -1,76 +1,27 @@
-"""Authorisation, in one place: which role may call which admin route, and what each caller's tenant is.
+"""Authorisation in the admin API: which permission each route needs, and what a refusal looks like.
 
 Every ``/api/v1`` route has an entry in :data:`PERMISSIONS` (a route without one is refused to
-everybody, and a test fails). A permission names a rule:
-
-- ``admin``: admins only;
-- ``read``: admins and auditors;
-- ``tenant``: everyone signed in, narrowed to their tenant; auditors only on reads;
-- ``group-admin``: admins, and group admins within the groups they administer.
-
-A caller's tenant: admins and auditors see everything; a user sees themself and their own keys and
-usage; a group admin also sees their groups' service accounts, members and group-owned keys.
-Objects outside the tenant answer 404, exactly as if they did not exist, so ids cannot be probed.
-
-Seeing is not managing (:meth:`Tenancy.manages`): a user manages their own keys; a group admin also
-their groups' keys and their service accounts' keys, but never a member's personal key, which they
-only see (metadata, usage). Changing a key one sees but does not manage is 403 (audited as denied).
+everybody, and a test fails). What each permission's rule allows, and a caller's tenant, are decided
+by :mod:`headwater.identity.access`, free of FastAPI; this module is its HTTP face: it reads the
+request, answers 403 to a role that may not act at all (recording the denial in the audit trail) and
+hands the services an authorised :class:`~headwater.identity.access.Caller`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
-from typing import Literal
 
 from fastapi import HTTPException, Request, status
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.routing import compile_path
 
 from headwater.admin.auth import request_id, source_ip
 from headwater.audit.record import Entry, Origin, record_alone
 from headwater.control import ControlPlane
+from headwater.identity.access import Caller, allowed, tenancy_of
 from headwater.identity.principal import Principal
-from headwater.storage.sql import identity as identity_repo
 
 log = logging.getLogger("headwater.admin")
-
-Rule = Literal["admin", "read", "tenant", "group-admin", "signed-in"]
-
-#: permission → rule. Permissions are named like the audit actions they guard.
-RULES: dict[str, Rule] = {
-    "me.read": "signed-in",
-    "key.read": "tenant",
-    "key.create": "tenant",
-    "key.update": "tenant",
-    "key.revoke": "tenant",
-    "key.rotate": "tenant",
-    "key.bulk_revoke": "tenant",
-    "model.read": "signed-in",
-    "model.create": "admin",
-    "model.update": "admin",
-    "model.delete": "admin",
-    "policy.read": "tenant",
-    "policy.create": "admin",
-    "policy.update": "admin",
-    "policy.delete": "admin",
-    "user.read": "tenant",
-    "user.create": "admin",
-    "user.update": "admin",
-    "user.delete": "admin",
-    "group.read": "tenant",
-    "group.create": "admin",
-    "group.update": "admin",
-    "group.delete": "admin",
-    "serviceaccount.read": "tenant",
-    "serviceaccount.create": "group-admin",
-    "serviceaccount.update": "group-admin",
-    "serviceaccount.delete": "group-admin",
-    "usage.read": "tenant",
-    "audit.read": "read",
-    "resources.apply": "admin",
-}
 
 #: (method, route) → permission, for every admin API route.
 PERMISSIONS: dict[tuple[str, str], str] = {
@@ -86,9 +37,9 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/keys/revoke"): "key.bulk_revoke",
     ("GET", "/api/v1/models"): "model.read",
     ("POST", "/api/v1/models"): "model.create",
-    ("GET", "/api/v1/models/{name}"): "model.read",
-    ("PUT", "/api/v1/models/{name}"): "model.update",
-    ("DELETE", "/api/v1/models/{name}"): "model.delete",
+    ("GET", "/api/v1/models/{name:path}"): "model.read",  # a model name may hold /
+    ("PUT", "/api/v1/models/{name:path}"): "model.update",
+    ("DELETE", "/api/v1/models/{name:path}"): "model.delete",
     ("GET", "/api/v1/policies"): "policy.read",
     ("POST", "/api/v1/policies"): "policy.create",
     ("GET", "/api/v1/policies/{name}"): "policy.read",
@@ -134,103 +85,6 @@ def permission_for(method: str, path: str) -> str | None:
         if wanted == method and pattern.match(path):
             return permission
     return None
-
-
-def allowed(principal: Principal, permission: str) -> bool:
-    """Whether the caller's role may attempt ``permission`` at all (tenancy narrows it later)."""
-    rule = RULES[permission]
-    if principal.is_admin:
-        return True
-    is_read = permission.endswith(".read")
-    if rule == "signed-in":
-        return True
-    if rule == "read":
-        return principal.reads_everything
-    if rule == "tenant":
-        return is_read or principal.role == "user"
-    if rule == "group-admin":
-        return principal.role == "user" and principal.is_group_admin
-    return False
-
-
-@dataclass(frozen=True, slots=True)
-class Tenancy:
-    """What a caller may see and manage. ``everything`` for admins (and auditors, read-only)."""
-
-    everything: bool
-    users: frozenset[str] = frozenset()  # themself and the members of the groups they administer
-    groups: frozenset[str] = frozenset()  # the groups they are in or administer
-    managed_groups: frozenset[str] = frozenset()  # the groups they administer
-    service_accounts: frozenset[str] = frozenset()  # the service accounts of those groups
-    me: str = ""  # the caller's own user name (empty for admins and auditors)
-
-    def sees(self, owner: str | None) -> bool:
-        """Whether a key or usage owner (``user:NAME``, ``group:NAME``, ``serviceaccount:NAME``) is theirs."""
-        if self.everything:
-            return True
-        if owner is None:
-            return False
-        kind, _, name = owner.partition(":")
-        if kind == "user":
-            return name in self.users
-        if kind == "group":
-            return name in self.managed_groups
-        if kind == "serviceaccount":
-            return name in self.service_accounts
-        return False
-
-    def manages(self, owner: str | None) -> bool:
-        """Whether the caller may change keys of ``owner``: their own, their groups' and their groups'
-        service accounts' keys; never another user's personal key, even a member's they can see."""
-        if self.everything:
-            return True
-        if owner is not None and owner.startswith("user:"):
-            return bool(self.me) and owner == f"user:{self.me}"
-        return self.sees(owner)
-
-    @property
-    def owners(self) -> frozenset[str] | None:
-        """Every owner in the tenant, or None for everything."""
-        if self.everything:
-            return None
-        return frozenset(
-            [f"user:{name}" for name in self.users]
-            + [f"group:{name}" for name in self.managed_groups]
-            + [f"serviceaccount:{name}" for name in self.service_accounts]
-        )
-
-
-EVERYTHING = Tenancy(everything=True)
-
-
-async def tenancy_of(conn: AsyncConnection, principal: Principal) -> Tenancy:
-    if principal.reads_everything:
-        return EVERYTHING
-    managed = principal.admin_of
-    members = await identity_repo.members_of(conn, managed) if managed else frozenset()
-    accounts = await identity_repo.service_accounts_of(conn, managed) if managed else frozenset()
-    return Tenancy(
-        everything=False,
-        users=members | {principal.name},
-        groups=principal.groups | managed,
-        managed_groups=managed,
-        service_accounts=accounts,
-        me=principal.name,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """The authorised caller of one admin API request."""
-
-    principal: Principal
-    origin: Origin
-    permission: str
-    tenancy: Tenancy
-
-    @property
-    def actor(self) -> str:
-        return self.principal.actor
 
 
 def request_origin(request: Request, actor: str) -> Origin:

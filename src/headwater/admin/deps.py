@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
-from headwater.admin.access import Caller, authorise
+from headwater.admin.access import authorise
 from headwater.admin.auth import IdentityConfig, authenticate
 from headwater.admin.gate import PRINCIPAL_STATE
 from headwater.control import ControlPlane
+from headwater.identity.access import Caller
 
 #: Documents the scheme in OpenAPI; authentication itself is :func:`headwater.admin.auth.authenticate`.
 bearer_scheme = HTTPBearer(

@@ -1,4 +1,10 @@
-"""Writing audit events: the API that services call inside their transactions."""
+"""Writing audit events: what an entry holds, and appending entries to the chain.
+
+Services describe their changes as :class:`Entry` values (:func:`change` builds the usual ones); the
+unit of work (:mod:`headwater.unit_of_work`) appends them with :func:`record` in the change's own
+transaction. Events that are not changes of state (a denied action, a sign-in) are appended alone,
+in a transaction of their own (:func:`record_alone`).
+"""
 
 from __future__ import annotations
 
@@ -93,7 +99,7 @@ def _check(fields: Mapping[str, Any]) -> None:
 
 
 async def record(conn: AsyncConnection, origin: Origin, *entries: Entry) -> None:
-    """Append ``entries`` to the chain inside the caller's transaction (by convention, last in it).
+    """Append ``entries`` to the chain inside the caller's transaction (last in it: the unit of work).
 
     The head row is updated first, which serialises writers across processes on SQLite and
     PostgreSQL; the events are committed, or rolled back, with the caller's change.

@@ -1,4 +1,4 @@
-"""Model catalog operations. Every change is written to the audit trail in its own transaction.
+"""Model catalog operations. Every change is a unit of work, written to the audit trail with it.
 
 Everyone signed in may read the catalog; callers who are not admins or auditors see it without its
 deployments (:func:`headwater.catalog.schemas.public_view`): upstream URLs and credential variable
@@ -10,24 +10,24 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from headwater.audit.record import Entry, Origin, change, record
+from headwater.audit.record import Entry, Origin
 from headwater.catalog.credentials import refusal
 from headwater.catalog.schemas import ModelRead, ModelSpec, audit_state, public_view
 from headwater.control import ControlPlane
 from headwater.problems import ConflictProblem, InvalidProblem, NotFoundProblem
 from headwater.storage.sql import catalog as repo
+from headwater.unit_of_work import Tracked, UnitOfWork, perform_change
 
 Loc = tuple[str | int, ...]
 
 
+#: Models, as changes read and record them (credentials in deployment URLs redacted).
+MODELS = Tracked("model", repo.get, audit_state)
+
+
 def audit_entry(name: str, before: ModelRead | None, after: ModelRead | None) -> Entry:
     """``model.create``, ``.update`` or ``.delete``, with credentials in deployment URLs redacted."""
-    return change(
-        "model",
-        name,
-        audit_state(before) if before is not None else None,
-        audit_state(after) if after is not None else None,
-    )
+    return MODELS.entry(name, before, after)
 
 
 def _shown(model: ModelRead, reads_everything: bool) -> ModelRead:
@@ -69,34 +69,31 @@ async def put_in(
 
 async def create(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -> ModelRead:
     check_credentials(spec, cp.credential_env_prefix, ("body",))
-    async with cp.change() as conn:
-        if await repo.get(conn, name) is not None:
+
+    async def insert(unit: UnitOfWork, before: ModelRead | None) -> None:
+        if before is not None:
             raise ConflictProblem(f"model {name} already exists (use PUT to replace it)")
-        await repo.upsert(conn, name, spec, exists=False)
-        created = await repo.get(conn, name)
-        assert created is not None
-        await record(conn, origin, audit_entry(name, None, created))
+        await repo.upsert(unit.conn, name, spec, exists=False)
+
+    created = await perform_change(cp, origin, MODELS, name, insert)
+    assert created is not None
     return created
 
 
 async def put(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -> ModelRead:
     check_credentials(spec, cp.credential_env_prefix, ("body",))
-    return await cp.retried(lambda: _put(cp, name, spec, origin))
 
+    async def upsert(unit: UnitOfWork, before: ModelRead | None) -> None:
+        await repo.upsert(unit.conn, name, spec, exists=before is not None)
 
-async def _put(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -> ModelRead:
-    async with cp.change() as conn:
-        before = await repo.get(conn, name)
-        await repo.upsert(conn, name, spec, exists=before is not None)
-        stored = await repo.get(conn, name)
-        assert stored is not None
-        await record(conn, origin, audit_entry(name, before, stored))
+    stored = await perform_change(cp, origin, MODELS, name, upsert)
+    assert stored is not None
     return stored
 
 
 async def delete(cp: ControlPlane, name: str, origin: Origin) -> None:
-    async with cp.change() as conn:
-        before = await repo.get(conn, name)
-        if before is None or not await repo.delete_model(conn, name):
+    async def remove(unit: UnitOfWork, before: ModelRead | None) -> None:
+        if before is None or not await repo.delete_model(unit.conn, name):
             raise NotFoundProblem(f"model {name} not found")
-        await record(conn, origin, audit_entry(name, before, None))
+
+    await perform_change(cp, origin, MODELS, name, remove)

@@ -5,16 +5,17 @@ an existing one of another group answers 404 (as if it did not exist), and creat
 into a group they do not administer is refused with 403, and so is enabling one an admin disabled
 (an admin's decision binds group admins: only an admin enables it again). Reads follow the tenant:
 admins and auditors see every service account, group admins those of their groups, users none.
+Every change is a unit of work, written to the audit trail with it; deleting a service account
+revokes its keys in the same transaction.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from headwater.admin.access import Caller
-from headwater.audit.record import change, record
 from headwater.control import ControlPlane
 from headwater.directory.schemas import ServiceAccountRead, ServiceAccountSpec
+from headwater.identity.access import Caller
 from headwater.keys.lifecycle import revoke_with_owner
 from headwater.problems import (
     ConflictProblem,
@@ -24,6 +25,10 @@ from headwater.problems import (
     OutsideTenantProblem,
 )
 from headwater.storage.sql import directory as repo
+from headwater.unit_of_work import Tracked, UnitOfWork, perform_change
+
+#: Service accounts, as changes read and record them.
+SERVICE_ACCOUNTS = Tracked("serviceaccount", repo.get_service_account)
 
 
 def _outside(who: Caller, account: ServiceAccountRead) -> bool:
@@ -79,36 +84,30 @@ async def put_service_account_in(
 async def put_service_account(
     cp: ControlPlane, name: str, spec: ServiceAccountSpec, who: Caller, *, create: bool
 ) -> ServiceAccountRead:
-    return await cp.retried(lambda: _put_service_account(cp, name, spec, who, create=create))
+    by_admin = who.principal.is_admin
 
-
-async def _put_service_account(
-    cp: ControlPlane, name: str, spec: ServiceAccountSpec, who: Caller, *, create: bool
-) -> ServiceAccountRead:
-    async with cp.change() as conn:
-        before = await repo.get_service_account(conn, name)
+    async def write(unit: UnitOfWork, before: ServiceAccountRead | None) -> None:
         _check_manages(who, name, before, spec.group)
         if create and before is not None:
             raise ConflictProblem(f"service account {name} already exists")
-        by_admin = who.principal.is_admin
         enabling = before is not None and before.status == "disabled" and spec.status == "active"
-        if enabling and not by_admin and await repo.disabled_by_admin(conn, name):
+        if enabling and not by_admin and await repo.disabled_by_admin(unit.conn, name):
             raise ForbiddenProblem(f"An admin disabled service account {name}: only an admin can enable it.")
         await put_service_account_in(
-            conn, name, spec, ("body",), by_admin=by_admin, exists=before is not None
+            unit.conn, name, spec, ("body",), by_admin=by_admin, exists=before is not None
         )
-        stored = await repo.get_service_account(conn, name)
-        assert stored is not None
-        await record(conn, who.origin, change("serviceaccount", name, before, stored))
+
+    stored = await perform_change(cp, who.origin, SERVICE_ACCOUNTS, name, write)
+    assert stored is not None
     return stored
 
 
 async def delete_service_account(cp: ControlPlane, name: str, who: Caller) -> None:
-    async with cp.change() as conn:
-        before = await repo.get_service_account(conn, name)
+    async def remove(unit: UnitOfWork, before: ServiceAccountRead | None) -> None:
         if before is None:
             raise NotFoundProblem(f"service account {name} not found")
         _check_manages(who, name, before, None)
-        revocations = await revoke_with_owner(conn, "serviceaccount", name)
-        await repo.delete_service_account(conn, name)
-        await record(conn, who.origin, change("serviceaccount", name, before, None), *revocations)
+        unit.record(*await revoke_with_owner(unit.conn, "serviceaccount", name))
+        await repo.delete_service_account(unit.conn, name)
+
+    await perform_change(cp, who.origin, SERVICE_ACCOUNTS, name, remove)

@@ -1,6 +1,6 @@
 """Users and groups: the people who own keys, and how they are grouped.
 
-Every change is written to the audit trail in its own transaction. Deleting an owner revokes its
+Every change is a unit of work, written to the audit trail with it. Deleting an owner revokes its
 keys in the same transaction (a key never outlives its owner), each revocation on record as
 ``key.revoke``. Admins and auditors read everyone; anyone else reads only their tenant (themself,
 the members of the groups they administer, and their groups); the rest answers 404.
@@ -10,16 +10,21 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from headwater.admin.access import Caller
-from headwater.audit.record import Entry, Origin, change, record
+from headwater.audit.record import Origin, change
 from headwater.control import ControlPlane
 from headwater.directory.schemas import GroupRead, GroupSpec, UserRead, UserSpec
+from headwater.identity.access import Caller
 from headwater.keys.lifecycle import revoke_with_owner
 from headwater.problems import ConflictProblem, InvalidProblem, NotFoundProblem, OutsideTenantProblem
 from headwater.storage.sql import directory as repo
 from headwater.storage.sql import identity as identity_repo
+from headwater.unit_of_work import Tracked, UnitOfWork, perform_change
 
 Loc = tuple[str | int, ...]
+
+#: Groups and users, as changes read and record them.
+GROUPS = Tracked("group", repo.get_group)
+USERS = Tracked("user", repo.get_user)
 
 
 def _visible(names: frozenset[str], who: Caller) -> list[str] | None:
@@ -70,33 +75,26 @@ async def put_group_in(
 async def put_group(
     cp: ControlPlane, name: str, spec: GroupSpec, origin: Origin, *, create: bool
 ) -> GroupRead:
-    return await cp.retried(lambda: _put_group(cp, name, spec, origin, create=create))
-
-
-async def _put_group(
-    cp: ControlPlane, name: str, spec: GroupSpec, origin: Origin, *, create: bool
-) -> GroupRead:
-    async with cp.change() as conn:
-        before = await repo.get_group(conn, name)
+    async def write(unit: UnitOfWork, before: GroupRead | None) -> None:
         if create and before is not None:
             raise ConflictProblem(f"group {name} already exists")
-        await put_group_in(conn, name, spec, ("body",), exists=before is not None)
-        stored = await repo.get_group(conn, name)
-        assert stored is not None
-        await record(conn, origin, change("group", name, before, stored))
+        await put_group_in(unit.conn, name, spec, ("body",), exists=before is not None)
+
+    stored = await perform_change(cp, origin, GROUPS, name, write)
+    assert stored is not None
     return stored
 
 
 async def delete_group(cp: ControlPlane, name: str, origin: Origin) -> None:
-    async with cp.change() as conn:
-        before = await repo.get_group(conn, name)
+    async def remove(unit: UnitOfWork, before: GroupRead | None) -> None:
         if before is None:
             raise NotFoundProblem(f"group {name} not found")
-        if await repo.group_in_use(conn, name):
+        if await repo.group_in_use(unit.conn, name):
             raise ConflictProblem(f"group {name} still has service accounts; delete or move them first")
-        revocations = await revoke_with_owner(conn, "group", name)
-        await repo.delete_group(conn, name)
-        await record(conn, origin, change("group", name, before, None), *revocations)
+        unit.record(*await revoke_with_owner(unit.conn, "group", name))
+        await repo.delete_group(unit.conn, name)
+
+    await perform_change(cp, origin, GROUPS, name, remove)
 
 
 # ---- users --------------------------------------------------------------------------------------
@@ -123,34 +121,31 @@ async def put_user_in(conn: AsyncConnection, name: str, spec: UserSpec, loc: Loc
 
 
 async def put_user(cp: ControlPlane, name: str, spec: UserSpec, origin: Origin, *, create: bool) -> UserRead:
-    return await cp.retried(lambda: _put_user(cp, name, spec, origin, create=create))
-
-
-async def _put_user(cp: ControlPlane, name: str, spec: UserSpec, origin: Origin, *, create: bool) -> UserRead:
-    async with cp.change() as conn:
-        before = await repo.get_user(conn, name)
+    async def write(unit: UnitOfWork, before: UserRead | None) -> None:
         if create and before is not None:
             raise ConflictProblem(f"user {name} already exists")
-        await put_user_in(conn, name, spec, ("body",), exists=before is not None)
-        stored = await repo.get_user(conn, name)
-        assert stored is not None
-        await record(conn, origin, change("user", name, before, stored))
+        await put_user_in(unit.conn, name, spec, ("body",), exists=before is not None)
+
+    stored = await perform_change(cp, origin, USERS, name, write)
+    assert stored is not None
     return stored
 
 
 async def delete_user(cp: ControlPlane, name: str, origin: Origin) -> None:
     """Deletes a user: their keys are revoked and they leave the admins of the groups they ran."""
-    async with cp.change() as conn:
-        before = await repo.get_user(conn, name)
+
+    async def remove(unit: UnitOfWork, before: UserRead | None) -> None:
         if before is None:
             raise NotFoundProblem(f"user {name} not found")
+        conn = unit.conn
         administered = await repo.groups_administered_by(conn, name)
         groups_before = await repo.list_groups(conn, administered) if administered else []
         revocations = await revoke_with_owner(conn, "user", name)
         await repo.delete_user(conn, name)
         groups_after = {group.name: group for group in await repo.list_groups(conn, administered)}
-        entries: list[Entry] = [change("user", name, before, None)]
         for group in groups_before:
             after = groups_after[group.name]
-            entries.append(change("group", group.name, group, after, f"its admin {name} was deleted"))
-        await record(conn, origin, *entries, *revocations)
+            unit.record(change("group", group.name, group, after, f"its admin {name} was deleted"))
+        unit.record(*revocations)
+
+    await perform_change(cp, origin, USERS, name, remove)

@@ -26,7 +26,6 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from headwater.audit.record import Entry, Origin
-from headwater.audit.record import record as record_events
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
 from headwater.identity.jwt_verifier import TokenClaims
@@ -38,6 +37,7 @@ from headwater.identity.principal import (
 )
 from headwater.storage.sql import identity as repo
 from headwater.storage.sql.identity import UserRecord
+from headwater.unit_of_work import UnitOfWork, perform
 
 log = logging.getLogger("headwater.identity")
 
@@ -112,9 +112,9 @@ async def provision(
 ) -> UserRecord:
     """The user behind ``identity``, created or brought up to date (one transaction when needed).
 
-    Concurrent first calls of one person (a client firing requests in parallel) race to create the
-    same user and groups: the losers' transactions fail on the unique keys and are retried, then
-    find what the winner created.
+    Concurrent first calls of one person (a client firing requests in parallel) create the user and
+    groups once: changes run one at a time (:mod:`headwater.unit_of_work`), and the later ones find
+    what the first created (a race lost on a unique key to a writer outside that lock is retried).
     """
     if not sign_in:
         async with cp.read() as conn:
@@ -122,18 +122,21 @@ async def provision(
             record = None if new else await repo.user_record(conn, name)
         if record is not None and not _pending(record, identity):
             return record
-    return await cp.retried(
-        lambda: _update(cp, identity, sign_in=sign_in, request_id=request_id, source_ip=source_ip)
-    )
+    return await _update(cp, identity, sign_in=sign_in, request_id=request_id, source_ip=source_ip)
 
 
 async def _update(
     cp: ControlPlane, identity: ExternalIdentity, *, sign_in: bool, request_id: str, source_ip: str | None
 ) -> UserRecord:
     """Creates or updates the user; what changed goes to the audit trail, done by the user themself."""
-    async with cp.change() as conn:
+
+    async def work(unit: UnitOfWork) -> UserRecord:
+        conn = unit.conn
         name, new = await _resolve(conn, identity, cp.link_verified_email)
+        unit.origin = Origin(f"user:{name}", request_id, source_ip)
         before = None if new else await repo.user_record(conn, name)
+        if before is not None and not sign_in and not _pending(before, identity):
+            return before  # a concurrent call brought the user up to date meanwhile
         if new:
             await repo.create_user(conn, name, identity.subject, identity.email)
         values: dict[str, object] = {"updated_at": utcnow()}
@@ -143,31 +146,34 @@ async def _update(
             values["email"] = identity.email
         if sign_in:
             values["last_login_at"] = utcnow()
+            unit.allow_unrecorded("the time of a sign-in, which is recorded apart as user.sign_in")
         await repo.set_user(conn, name, **values)
         created_groups: list[str] = []
         if identity.groups is not None:
             created_groups = await _sync_groups(conn, name, set(identity.groups))
         record = await repo.user_record(conn, name)
         assert record is not None
-        entries = [
-            Entry("group.create", "group", group, after={"name": group, "source": "oidc"})
-            for group in created_groups
-        ]
-        if before is None:
-            entries.append(Entry("user.create", "user", name, after=_state(record), detail=_how(identity)))
-        elif _state(before) != _state(record):
-            entries.append(
-                Entry(
-                    "user.update",
-                    "user",
-                    name,
-                    before=_state(before),
-                    after=_state(record),
-                    detail=_how(identity),
-                )
+        unit.record(
+            *(
+                Entry("group.create", "group", group, after={"name": group, "source": "oidc"})
+                for group in created_groups
             )
-        await record_events(conn, Origin(f"user:{name}", request_id, source_ip), *entries)
-    return record
+        )
+        if before is None:
+            unit.record(Entry("user.create", "user", name, after=_state(record), detail=_how(identity)))
+        elif _state(before) != _state(record):
+            entry = Entry(
+                "user.update",
+                "user",
+                name,
+                before=_state(before),
+                after=_state(record),
+                detail=_how(identity),
+            )
+            unit.record(entry)
+        return record
+
+    return await perform(cp, Origin("system", request_id, source_ip), work)
 
 
 def _state(record: UserRecord) -> dict[str, object]:

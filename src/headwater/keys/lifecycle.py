@@ -1,7 +1,8 @@
 """A key's lifecycle: disable and enable, revoke (one key, or in bulk), rotate its secret.
 
-Every verb is one transaction that also writes its audit event, and bumps the revision, so every
-gateway stops (or starts) honouring the key within a second. Every verb needs a key the caller
+Every verb is one unit of work (:mod:`headwater.unit_of_work`): one transaction that also writes its
+audit event and bumps the revision, so every gateway stops (or starts) honouring the key within a
+second; a verb that changes nothing (revoking a revoked key) writes nothing. Every verb needs a key the caller
 manages (a group admin sees members' personal keys but changes none: 403). An admin's disable is
 recorded as a restriction that only an admin's enable lifts (:mod:`headwater.keys.restrictions`);
 a rotation grace is at most ``HEADWATER_KEYS_MAX_ROTATION_GRACE``, for everyone.
@@ -13,26 +14,28 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from headwater.admin.access import Caller
-from headwater.audit.record import Entry, record
+from headwater.audit.record import Entry
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
+from headwater.identity.access import Caller
 from headwater.keys import restrictions, secret
 from headwater.keys.schemas import KeyBulkRevoke, KeyBulkRevoked, KeyCreated, KeyRead
 from headwater.keys.selfservice import KeyRules
-from headwater.keys.service import check_manages, managed, state
+from headwater.keys.service import KEYS, check_manages, managed, state
 from headwater.names import parse_duration
 from headwater.problems import ConflictProblem, NotFoundProblem, OutsideTenantProblem
 from headwater.storage.sql import directory
 from headwater.storage.sql import identity as identity_repo
 from headwater.storage.sql import keys as repo
+from headwater.unit_of_work import UnitOfWork, perform, perform_change
 
 
 async def set_status(cp: ControlPlane, key_id: str, who: Caller, wanted: str) -> KeyRead:
     """``disabled`` stops a key until it is enabled again; ``active`` enables it."""
     verb = "disable" if wanted == "disabled" else "enable"
-    async with cp.change() as conn:
-        before = await managed(conn, who, key_id)
+
+    async def write(unit: UnitOfWork, found: KeyRead | None) -> None:
+        before = managed(who, key_id, found)
         if before.status == "revoked":
             raise ConflictProblem(f"API key {key_id} is revoked; a revoked key cannot be {verb}d")
         values: dict[str, object] = {"status": wanted}
@@ -44,27 +47,24 @@ async def set_status(cp: ControlPlane, key_id: str, who: Caller, wanted: str) ->
             if wanted == "active":
                 restrictions.check_enable(before)
             unchanged = before.status == wanted
-        if unchanged:
-            return before
-        await repo.set_values(conn, key_id, {**values, "updated_at": utcnow()})
-        after = await repo.get(conn, key_id)
-        assert after is not None
-        entry = Entry(f"key.{verb}", "key", key_id, before=state(before), after=state(after))
-        await record(conn, who.origin, entry)
+        if not unchanged:
+            await repo.set_values(unit.conn, key_id, {**values, "updated_at": utcnow()})
+
+    after = await perform_change(cp, who.origin, KEYS, key_id, write, action=f"key.{verb}")
+    assert after is not None
     return after
 
 
 async def revoke(cp: ControlPlane, key_id: str, who: Caller) -> KeyRead:
-    async with cp.change() as conn:
-        before = await managed(conn, who, key_id)
-        if before.status == "revoked":
-            return before
-        now = utcnow()
-        await repo.set_values(conn, key_id, {"status": "revoked", "revoked_at": now, "updated_at": now})
-        after = await repo.get(conn, key_id)
-        assert after is not None
-        entry = Entry("key.revoke", "key", key_id, before=state(before), after=state(after))
-        await record(conn, who.origin, entry)
+    async def write(unit: UnitOfWork, found: KeyRead | None) -> None:
+        if managed(who, key_id, found).status != "revoked":
+            now = utcnow()
+            await repo.set_values(
+                unit.conn, key_id, {"status": "revoked", "revoked_at": now, "updated_at": now}
+            )
+
+    after = await perform_change(cp, who.origin, KEYS, key_id, write, action="key.revoke")
+    assert after is not None
     return after
 
 
@@ -75,14 +75,14 @@ async def rotate(
     period = parse_duration(grace) if grace else timedelta(0)
     rules.check_grace(period)
     fresh = secret.new_key(key_id)
-    async with cp.change() as conn:
-        before = await managed(conn, who, key_id)
-        if before.status == "revoked":
+
+    async def write(unit: UnitOfWork, found: KeyRead | None) -> None:
+        if managed(who, key_id, found).status == "revoked":
             raise ConflictProblem(f"API key {key_id} is revoked; create a new key instead")
-        old_hash = await repo.secret_hash(conn, key_id)
+        old_hash = await repo.secret_hash(unit.conn, key_id)
         now = utcnow()
         await repo.set_values(
-            conn,
+            unit.conn,
             key_id,
             {
                 "hash": fresh.hash,
@@ -92,11 +92,10 @@ async def rotate(
                 "updated_at": now,
             },
         )
-        after = await repo.get(conn, key_id)
-        assert after is not None
-        detail = f"old secret valid for {grace}" if period else "old secret invalid at once"
-        entry = Entry("key.rotate", "key", key_id, before=state(before), after=state(after), detail=detail)
-        await record(conn, who.origin, entry)
+
+    detail = f"old secret valid for {grace}" if period else "old secret invalid at once"
+    after = await perform_change(cp, who.origin, KEYS, key_id, write, action="key.rotate", detail=detail)
+    assert after is not None
     return KeyCreated(**after.model_dump(), key=fresh.key)
 
 
@@ -163,7 +162,11 @@ async def bulk_revoke(cp: ControlPlane, who: Caller, data: KeyBulkRevoke) -> Key
             keys = await repo.live_of(conn, owners)
         return KeyBulkRevoked(dry_run=True, count=len(keys), keys=keys)
     target = next(iter(owners)) if len(owners) == 1 else f"group:{data.group}"
-    async with cp.change() as conn:
-        revoked, entries = await revoke_live(conn, owners, f"bulk revoke of {target}")
-        await record(conn, who.origin, *entries)
+
+    async def work(unit: UnitOfWork) -> list[KeyRead]:
+        revoked, entries = await revoke_live(unit.conn, owners, f"bulk revoke of {target}")
+        unit.record(*entries)
+        return revoked
+
+    revoked = await perform(cp, who.origin, work)
     return KeyBulkRevoked(dry_run=False, count=len(revoked), keys=revoked)

@@ -1,15 +1,16 @@
 """API keys: create (the secret is returned once), list, read and update, within the caller's tenant.
 
 Admins manage every key. Anyone else sees the keys of their tenant and manages those of their own
-(:meth:`~headwater.admin.access.Tenancy.manages`): their own keys; a group admin also their groups' and
+(:meth:`~headwater.identity.access.Tenancy.manages`): their own keys; a group admin also their groups' and
 service accounts' keys, while members' personal keys are only visible to them (changing one is 403).
 Non-admins create and change keys under the self-service rules
 (:class:`~headwater.keys.selfservice.KeyRules`): only for models their policies allow, within the
 maximum expiry, per-key limits (a limit left out gets the maximum) and number of keys; and only
 tightening what an admin set (:mod:`headwater.keys.restrictions`).
 
-The number of live keys per user holds under concurrent creation: the transaction first locks the
-owner's user row (:func:`~headwater.storage.sql.keys.lock_user`), then counts, then inserts.
+Every change is a unit of work (:mod:`headwater.unit_of_work`), which records it in the audit trail.
+The number of live keys per user holds under concurrent creation: changes take turns under the
+unit's change lock, so a creation counts what every earlier one committed before it inserts.
 Lifecycle verbs are in :mod:`headwater.keys.lifecycle`.
 """
 
@@ -21,10 +22,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from headwater.admin.access import Caller
-from headwater.audit.record import Entry, record
 from headwater.clock import utcnow
 from headwater.control import ControlPlane
+from headwater.identity.access import Caller
 from headwater.keys import restrictions, secret
 from headwater.keys.schemas import KeyCreate, KeyCreated, KeyLimits, KeyPage, KeyRead, KeyUpdate
 from headwater.keys.selfservice import KeyRules
@@ -34,6 +34,7 @@ from headwater.problems import ForbiddenProblem, InvalidProblem, NotFoundProblem
 from headwater.snapshot import Snapshot
 from headwater.storage.sql import catalog, directory
 from headwater.storage.sql import keys as repo
+from headwater.unit_of_work import Tracked, UnitOfWork, perform_change
 
 SnapshotFn = Callable[[], Snapshot]
 
@@ -46,6 +47,10 @@ NOT_MANAGED = (
 def state(key: KeyRead) -> dict[str, Any]:
     """A key as the audit trail records it (never the secret: KeyRead has none)."""
     return key.model_dump(mode="json")
+
+
+#: Keys, as changes read and record them.
+KEYS = Tracked("key", repo.get, state)
 
 
 async def _check_models(conn: AsyncConnection, models: list[str] | None, field: str) -> None:
@@ -122,16 +127,15 @@ async def create(
     if not self_service:
         values["restrictions"] = restrictions.stored(restrictions.set_by_admin(None, values))
     new = secret.new_key()
-    async with cp.change() as conn:
+
+    async def insert(unit: UnitOfWork, _: KeyRead | None) -> None:
+        conn = unit.conn
         owner_type = owner_name = None
         if owner is not None:
             owner_type, owner_name = split_owner(owner)
-            counted = self_service and owner_type == "user" and rules.max_active_per_user > 0
-            if counted:  # first in the transaction: concurrent creations for this user wait here
-                await repo.lock_user(conn, owner_name)
             if not await directory.owner_exists(conn, owner_type, owner_name):
                 raise InvalidProblem(("body", "owner"), f"{owner} does not exist")
-            if counted:
+            if self_service and owner_type == "user" and rules.max_active_per_user > 0:
                 rules.check_count(owner, await repo.count_live(conn, owner_type, owner_name))
         await _check_models(conn, data.models, "models")
         await repo.insert(
@@ -151,20 +155,24 @@ async def create(
                 **values,
             },
         )
-        created = await repo.get(conn, new.id)
-        assert created is not None
-        await record(conn, who.origin, Entry("key.create", "key", new.id, after=state(created)))
+
+    created = await perform_change(cp, who.origin, KEYS, new.id, insert)
+    assert created is not None
     return KeyCreated(**created.model_dump(), key=new.key)
 
 
-async def current(conn: AsyncConnection, who: Caller, key_id: str) -> KeyRead:
-    """A key of the caller's tenant: others answer 404, like keys that do not exist."""
-    found = await repo.get(conn, key_id)
+def visible(who: Caller, key_id: str, found: KeyRead | None) -> KeyRead:
+    """``found`` when it is a key of the caller's tenant: others answer 404, like keys that do not exist."""
     if found is None:
         raise NotFoundProblem(f"API key {key_id} not found")
     if not who.tenancy.sees(found.owner):
         raise OutsideTenantProblem(f"API key {key_id} not found")
     return found
+
+
+async def current(conn: AsyncConnection, who: Caller, key_id: str) -> KeyRead:
+    """A key of the caller's tenant: others answer 404, like keys that do not exist."""
+    return visible(who, key_id, await repo.get(conn, key_id))
 
 
 def check_manages(who: Caller, owner: str | None) -> None:
@@ -173,11 +181,11 @@ def check_manages(who: Caller, owner: str | None) -> None:
         raise ForbiddenProblem(NOT_MANAGED.format(owner=owner))
 
 
-async def managed(conn: AsyncConnection, who: Caller, key_id: str) -> KeyRead:
-    """A key the caller may change: 404 outside their tenant, 403 for a key they only see."""
-    found = await current(conn, who, key_id)
-    check_manages(who, found.owner)
-    return found
+def managed(who: Caller, key_id: str, found: KeyRead | None) -> KeyRead:
+    """``found`` when the caller may change it: 404 outside their tenant, 403 for a key they only see."""
+    key = visible(who, key_id, found)
+    check_manages(who, key.owner)
+    return key
 
 
 async def get(cp: ControlPlane, key_id: str, who: Caller) -> KeyRead:
@@ -236,26 +244,26 @@ async def update(
             rules.check_limits(data.limits)
     if "models" in values and values["models"] is not None:
         values["models"] = sorted(set(values["models"]))
-    async with cp.change() as conn:
-        before = await managed(conn, who, key_id)
+
+    async def write(unit: UnitOfWork, found: KeyRead | None) -> None:
+        before = managed(who, key_id, found)
         if before.status == "revoked":
             raise InvalidProblem(("path", "key_id"), "a revoked key cannot be changed")
+        changes = dict(values)  # this attempt's own (a change may be tried again)
         if admin:
-            if values:
-                changed = restrictions.set_by_admin(before.restrictions, values)
-                values["restrictions"] = restrictions.stored(changed)
+            if changes:
+                changed = restrictions.set_by_admin(before.restrictions, changes)
+                changes["restrictions"] = restrictions.stored(changed)
         else:
             _check_update(rules, snapshot, before, data)
-            restrictions.check_tightened(before, values)
-            if "limits" in values:  # a dimension left out gets the maximum, never "unlimited"
-                values["limits"] = _limits_value(rules.filled(data.limits))
-        await _check_models(conn, data.models, "models")
-        if values:
-            values["updated_at"] = utcnow()
-            await repo.set_values(conn, key_id, values)
-        after = await repo.get(conn, key_id)
-        assert after is not None
-        if after != before:
-            entry = Entry("key.update", "key", key_id, before=state(before), after=state(after))
-            await record(conn, who.origin, entry)
+            restrictions.check_tightened(before, changes)
+            if "limits" in changes:  # a dimension left out gets the maximum, never "unlimited"
+                changes["limits"] = _limits_value(rules.filled(data.limits))
+        await _check_models(unit.conn, data.models, "models")
+        if changes:
+            changes["updated_at"] = utcnow()
+            await repo.set_values(unit.conn, key_id, changes)
+
+    after = await perform_change(cp, who.origin, KEYS, key_id, write)
+    assert after is not None
     return after

@@ -1,4 +1,4 @@
-"""Policy operations. Every change is written to the audit trail in its own transaction.
+"""Policy operations. Every change is a unit of work, written to the audit trail with it.
 
 Admins and auditors read every policy; anyone else reads only the policies that target them: by
 their user, one of their groups, or a service account of a group they administer. Any other
@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from headwater.admin.access import Caller
-from headwater.audit.record import Origin, change, record
+from headwater.audit.record import Origin
 from headwater.control import ControlPlane
+from headwater.identity.access import Caller
 from headwater.policies.schemas import PolicyRead, PolicySpec
 from headwater.problems import ConflictProblem, InvalidProblem, NotFoundProblem, OutsideTenantProblem
 from headwater.storage.sql import catalog, directory
 from headwater.storage.sql import policies as repo
+from headwater.unit_of_work import Tracked, UnitOfWork, perform_change
+
+#: Policies, as changes read and record them.
+POLICIES = Tracked("policy", repo.get)
 
 
 async def _check_references(conn: AsyncConnection, spec: PolicySpec, loc: tuple[str | int, ...]) -> None:
@@ -71,24 +75,19 @@ async def put_in(
 
 
 async def put(cp: ControlPlane, name: str, spec: PolicySpec, origin: Origin, *, create: bool) -> PolicyRead:
-    return await cp.retried(lambda: _put(cp, name, spec, origin, create=create))
-
-
-async def _put(cp: ControlPlane, name: str, spec: PolicySpec, origin: Origin, *, create: bool) -> PolicyRead:
-    async with cp.change() as conn:
-        before = await repo.get(conn, name)
+    async def write(unit: UnitOfWork, before: PolicyRead | None) -> None:
         if create and before is not None:
             raise ConflictProblem(f"policy {name} already exists (use PUT to replace it)")
-        await put_in(conn, name, spec, ("body",), exists=before is not None)
-        stored = await repo.get(conn, name)
-        assert stored is not None
-        await record(conn, origin, change("policy", name, before, stored))
+        await put_in(unit.conn, name, spec, ("body",), exists=before is not None)
+
+    stored = await perform_change(cp, origin, POLICIES, name, write)
+    assert stored is not None
     return stored
 
 
 async def delete(cp: ControlPlane, name: str, origin: Origin) -> None:
-    async with cp.change() as conn:
-        before = await repo.get(conn, name)
-        if before is None or not await repo.delete_policy(conn, name):
+    async def remove(unit: UnitOfWork, before: PolicyRead | None) -> None:
+        if before is None or not await repo.delete_policy(unit.conn, name):
             raise NotFoundProblem(f"policy {name} not found")
-        await record(conn, origin, change("policy", name, before, None))
+
+    await perform_change(cp, origin, POLICIES, name, remove)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -35,6 +35,21 @@ def create_engine(url: str) -> AsyncEngine:
 async def bump_revision(conn: AsyncConnection) -> None:
     """Call inside every transaction that changes what the gateway serves."""
     await conn.execute(update(state).where(state.c.id == 1).values(revision=state.c.revision + 1))
+
+
+#: The PostgreSQL advisory lock every change holds until it commits (any 64-bit number, fixed).
+CHANGE_LOCK = 0x4865_6164_7761_7465  # "Headwate"
+
+
+async def lock_changes(conn: AsyncConnection) -> None:
+    """Call first in a change's transaction: changes then run one at a time, and every read after
+    this one sees what the previous change committed. PostgreSQL: a transaction-level advisory lock
+    (nothing else takes it: readers, the usage writer and the gateway never wait on it). SQLite: the
+    database's write lock, taken by a no-op update (SQLite has one writer at a time anyway)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock(CHANGE_LOCK)))
+    else:
+        await conn.execute(update(state).where(state.c.id == 1).values(revision=state.c.revision))
 
 
 async def current_revision(conn: AsyncConnection) -> int:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from headwater.clock import utcnow
 from headwater.keys.schemas import KeyRead
 from headwater.paging import decode_cursor, encode_cursor
-from headwater.storage.sql.tables import api_keys, users
+from headwater.storage.sql.tables import api_keys
 
 
 def _status(row: RowMapping, now: datetime) -> str:
@@ -152,15 +152,6 @@ async def revoke_ids(conn: AsyncConnection, key_ids: list[str], now: datetime) -
 async def secret_hash(conn: AsyncConnection, key_id: str) -> str | None:
     found = await conn.scalar(select(api_keys.c.hash).where(api_keys.c.id == key_id))
     return str(found) if found is not None else None
-
-
-async def lock_user(conn: AsyncConnection, name: str) -> None:
-    """Serialise key creation for one user until the transaction ends: call it first in the
-    transaction, then count, then insert. A no-op UPDATE of the user's row takes its row lock on
-    PostgreSQL (a concurrent caller waits, and its next statement, under READ COMMITTED, sees what
-    this one committed) and the database's write lock on SQLite (one writer at a time, and being the
-    transaction's first statement, it reads the latest commit)."""
-    await conn.execute(update(users).where(users.c.name == name).values(name=users.c.name))
 
 
 async def count_live(conn: AsyncConnection, owner_type: str, owner_name: str) -> int:
