@@ -53,9 +53,9 @@ kind: Model
 metadata: {{name: {chat}}}
 spec:
   kind: chat
-  pricing: {{input_per_million: "0.20", output_per_million: "0.60", currency: USD}}
+  pricing: {{inputPerMillion: "0.20", outputPerMillion: "0.60", currency: USD}}
   deployments:
-    - {{provider: openai, base_url: "{upstream}/v1", upstream_model: {chat}}}
+    - {{provider: openai, baseUrl: "{upstream}/v1", upstreamModel: {chat}}}
 ---
 apiVersion: headwater/v1
 kind: Model
@@ -63,7 +63,7 @@ metadata: {{name: {stream}}}
 spec:
   kind: chat
   deployments:
-    - {{provider: openai, base_url: "{upstream}/stream/v1", upstream_model: {stream}}}
+    - {{provider: openai, baseUrl: "{upstream}/stream/v1", upstreamModel: {stream}}}
 ---
 apiVersion: headwater/v1
 kind: User

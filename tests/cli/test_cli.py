@@ -55,7 +55,7 @@ def test_apply_is_idempotent_with_dry_run_diff(server: Server, sim: Sim, tmp_pat
     dry = cli("apply", "-f", str(path), "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert "model/granite-3.1-8b would be created" in dry.stdout
-    assert "+ spec.pricing.input_per_million: '0.2'" in dry.stdout
+    assert "+ spec.pricing.inputPerMillion: '0.2'" in dry.stdout
     assert "nothing changed" in dry.stdout
     assert "granite-3.1-8b" not in cli("models", "list", "--json", env=env).stdout  # dry run changed nothing
 
@@ -69,7 +69,7 @@ def test_apply_is_idempotent_with_dry_run_diff(server: Server, sim: Sim, tmp_pat
     path.write_text(RESOURCES.format(sim=sim.url).replace('"0.20"', '"0.25"'))
     changed = cli("apply", "-f", str(path), "--dry-run", env=env)
     assert "model/granite-3.1-8b would be updated" in changed.stdout
-    assert "~ spec.pricing.input_per_million: '0.2' -> '0.25'" in changed.stdout
+    assert "~ spec.pricing.inputPerMillion: '0.2' -> '0.25'" in changed.stdout
     as_json = json.loads(cli("apply", "-f", str(path), "--json", env=env).stdout)
     assert as_json["changed"] is True
     assert [r["action"] for r in as_json["results"]] == ["unchanged", "unchanged", "unchanged", "updated"]

@@ -1,4 +1,9 @@
-"""headwater apply -f FILE [--dry-run]"""
+"""headwater apply -f FILE [--dry-run]
+
+The documents are checked here first (every error at once, before anything is sent); the server
+parses them again and answers with the deprecations found (snake_case fields), which are printed
+once, to standard error, one line each.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import typer
 import yaml
 
 from headwater.cli.client import AdminClient, CliError
-from headwater.cli.output import console, print_json
+from headwater.cli.output import console, errors, print_json
 from headwater.resources.documents import parse
 
 
@@ -27,7 +32,7 @@ def read_documents(source: str) -> list[Any]:
 
 
 def validate(source: str, documents: list[Any]) -> None:
-    _, problems = parse(documents)
+    problems = parse(documents).errors
     if problems:
         lines = []
         for problem in problems:
@@ -56,6 +61,8 @@ def apply_command(
             result = client.post("/apply", {"documents": documents, "dry_run": dry_run})
         except CliError as exc:
             raise CliError(f"{file}: {exc}") from None
+    for warning in result.get("warnings", []):
+        errors.print(f"warning: {file}: {warning['message']}", markup=False, soft_wrap=True)
     if as_json:
         print_json(result)
         return

@@ -32,11 +32,11 @@ def _documents(sim_url: str) -> list[dict[str, Any]]:
                 "access": "open",
                 "description": description,
                 "pricing": {
-                    "input_per_million": price_in,
-                    "output_per_million": price_out,
+                    "inputPerMillion": price_in,
+                    "outputPerMillion": price_out,
                     "currency": "USD",
                 },
-                "deployments": [{"provider": "openai", "base_url": sim_url, "upstream_model": name}],
+                "deployments": [{"provider": "openai", "baseUrl": sim_url, "upstreamModel": name}],
             },
         }
 

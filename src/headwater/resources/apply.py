@@ -3,7 +3,8 @@
 Everything is applied in one transaction, in dependency order (groups, users, service accounts,
 models, policies; the admins of groups last, as they are users). A dry run does the same work and
 rolls it back, so it checks references exactly. When nothing changes, nothing is written and the
-revision does not move. Each changed resource is written to the audit trail, in the transaction,
+revision does not move. It is one unit of work (:mod:`headwater.unit_of_work`): each changed
+resource is written to the audit trail, in the transaction,
 with the same action as the admin API would record (``model.create``, ``group.update``, ...); a
 dry run records nothing.
 """
@@ -13,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from headwater.audit.record import Entry, Origin, change, record
+from headwater.audit.record import Entry, Origin, change
 from headwater.catalog import service as catalog
 from headwater.catalog.schemas import ModelSpec
 from headwater.control import ControlPlane
@@ -30,7 +31,7 @@ from headwater.resources.documents import SPECS, Resource, canonical, parse
 from headwater.storage.sql import catalog as catalog_repo
 from headwater.storage.sql import directory as directory_repo
 from headwater.storage.sql import policies as policies_repo
-from headwater.storage.sql.database import bump_revision
+from headwater.unit_of_work import UnitOfWork, perform
 
 Action = Literal["created", "updated", "unchanged"]
 
@@ -42,10 +43,25 @@ class ResourceResult(BaseModel):
     diff: list[str]
 
 
+class ApplyWarning(BaseModel):
+    loc: list[str | int] = Field(
+        description='Where, as written: ["documents", 3, "spec", "deployments", 0, "base_url"].'
+    )
+    message: str = Field(
+        description="One line: document 4 (Model/granite-3.1-8b): spec.deployments.0.base_url is deprecated; "
+        "use baseUrl"
+    )
+
+
 class ApplyResult(BaseModel):
     dry_run: bool
     changed: bool
     results: list[ResourceResult]
+    warnings: list[ApplyWarning] = Field(
+        default_factory=list,
+        description="Deprecated spellings in the documents (snake_case fields: use camelCase), "
+        "in document order.",
+    )
 
 
 _GETTERS: dict[str, Callable[[AsyncConnection, str], Awaitable[Any]]] = {
@@ -152,36 +168,47 @@ async def _change(
     return results, entries
 
 
-async def _apply_once(
-    cp: ControlPlane, resources: list[Resource], origin: Origin, *, dry_run: bool
+async def _apply_in(
+    unit: UnitOfWork, resources: list[Resource], credential_prefix: str
 ) -> tuple[list[ResourceResult], bool]:
-    """One transaction: the results, and whether anything changed (committed unless a dry run)."""
-    async with cp.engine.connect() as conn:
-        transaction = await conn.begin()
-        try:
-            results, entries = await _change(conn, resources, cp.credential_env_prefix)
-            changed = bool(entries)
-            if dry_run or not changed:
-                await transaction.rollback()
-            else:
-                await record(conn, origin, *entries)
-                await bump_revision(conn)
-                await transaction.commit()
-        except BaseException:
-            if transaction.is_active:
-                await transaction.rollback()
-            raise
-    return results, changed
+    """The resources applied in the unit's transaction: the results, and whether anything changed."""
+    results, entries = await _change(unit.conn, resources, credential_prefix)
+    unit.record(*entries)
+    return results, bool(entries)
+
+
+def _as_written(problem: InvalidProblem, resources: list[Resource]) -> InvalidProblem:
+    """A refusal of the services (which name the models' fields) naming the fields as the document
+    spelled them."""
+    for resource in resources:
+        prefix = _loc(resource)
+        if problem.loc[: len(prefix)] == prefix:
+            return InvalidProblem(
+                (*prefix, *resource.spelling.loc(problem.loc[len(prefix) :])), problem.message
+            )
+    return problem
 
 
 async def apply(cp: ControlPlane, documents: list[Any], origin: Origin, *, dry_run: bool) -> ApplyResult:
-    resources, errors = parse(documents)
-    if errors:
-        first = errors[0]
+    parsed = parse(documents)
+    if parsed.errors:
+        first = parsed.errors[0]
         raise InvalidProblem(("body", "documents", first.index, *first.loc), first.message)
-    results, changed = await cp.retried(lambda: _apply_once(cp, resources, origin, dry_run=dry_run))
-    if changed and not dry_run:
-        await cp.changed()
+    resources = parsed.resources
+    prefix = cp.credential_env_prefix
+    try:
+        results, changed = await perform(
+            cp, origin, lambda unit: _apply_in(unit, resources, prefix), dry_run=dry_run
+        )
+    except InvalidProblem as problem:
+        written = _as_written(problem, resources)
+        if written is problem:
+            raise
+        raise written from None
     position = {(r.kind, r.name): r.index for r in resources}
     results.sort(key=lambda result: position[(result.kind, result.name)])
-    return ApplyResult(dry_run=dry_run, changed=changed, results=results)
+    warnings = [
+        ApplyWarning(loc=["documents", warning.index, *warning.loc], message=warning.message)
+        for warning in parsed.warnings
+    ]
+    return ApplyResult(dry_run=dry_run, changed=changed, results=results, warnings=warnings)

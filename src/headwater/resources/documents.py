@@ -1,9 +1,12 @@
-"""Parsing and validating resource documents (the same shape the admin API edits).
+"""Parsing and validating resource documents (the resources the admin API edits, in camelCase).
 
 apiVersion: headwater/v1
-kind: Model | User | Group | ServiceAccount
+kind: Model | User | Group | ServiceAccount | Policy
 metadata: {name: NAME}
 spec: {...}
+
+Spec fields are spelled camelCase (``costCenter``, ``baseUrl``: see :mod:`.spelling`); the
+snake_case spelling of the admin API's JSON is accepted with a deprecation warning.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AnyUrl, BaseModel, ConfigDict, ValidationError
+from pydantic import AnyUrl, BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from headwater.catalog.schemas import ModelSpec
 from headwater.directory.schemas import GroupSpec, ServiceAccountSpec, UserSpec
-from headwater.names import Name
+from headwater.names import ModelName, Name
 from headwater.policies.schemas import PolicySpec
+from headwater.resources.spelling import Loc, Spelling, camel, translate
 
 API_VERSION = "headwater/v1"
 SPECS: dict[str, type[BaseModel]] = {
@@ -29,11 +33,14 @@ SPECS: dict[str, type[BaseModel]] = {
 }
 #: Apply order: what others refer to comes first.
 ORDER = {kind: position for position, kind in enumerate(SPECS)}
+#: What ``metadata.name`` may be: models may also be named as people know them (``org/model``, ``model:tag``).
+_NAMES: dict[str, TypeAdapter[str]] = {"Model": TypeAdapter(ModelName)}
+_NAME: TypeAdapter[str] = TypeAdapter(Name)
 
 
 class _Metadata(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Name
+    name: str  # checked by kind: see _NAMES
 
 
 class _Envelope(BaseModel):
@@ -50,6 +57,7 @@ class Resource:
     kind: str
     name: str
     spec: BaseModel
+    spelling: Spelling  # how the document spelled its fields (to name them as written in errors)
 
     def label(self) -> str:
         return f"{self.kind}/{self.name}"
@@ -66,20 +74,48 @@ class DocumentError:
         return ".".join(str(part) for part in self.loc)
 
 
+@dataclass(frozen=True)
+class DocumentWarning:
+    index: int
+    label: str
+    loc: tuple[str | int, ...]  # as written: ("spec", "deployments", 0, "base_url")
+    message: str  # "document 4 (Model/granite): spec.deployments.0.base_url is deprecated; use baseUrl"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    resources: list[Resource]  # in apply order
+    errors: list[DocumentError]
+    warnings: list[DocumentWarning]  # in document order
+
+
 def _errors(
-    index: int, label: str, prefix: tuple[str | int, ...], exc: ValidationError
+    index: int, label: str, prefix: Loc, exc: ValidationError, spelling: Spelling
 ) -> list[DocumentError]:
     found = []
     for error in exc.errors(include_url=False):
         message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
-        found.append(DocumentError(index, label, (*prefix, *error["loc"]), message))
+        found.append(DocumentError(index, label, (*prefix, *spelling.loc(tuple(error["loc"]))), message))
     return found
 
 
-def parse(documents: list[Any]) -> tuple[list[Resource], list[DocumentError]]:
-    """Validate every document; return the resources, or every error found."""
+def _path(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _name_errors(index: int, kind: str, name: str) -> list[DocumentError]:
+    try:
+        _NAMES.get(kind, _NAME).validate_python(name)
+    except ValidationError as exc:
+        return _errors(index, "", ("metadata", "name"), exc, Spelling())
+    return []
+
+
+def parse(documents: list[Any]) -> Parsed:
+    """Validate every document; the resources, or every error found, and the deprecations."""
     resources: list[Resource] = []
     errors: list[DocumentError] = []
+    warnings: list[DocumentWarning] = []
     seen: dict[tuple[str, str], int] = {}
     for index, raw in enumerate(documents):
         if not isinstance(raw, dict):
@@ -88,37 +124,49 @@ def parse(documents: list[Any]) -> tuple[list[Resource], list[DocumentError]]:
         try:
             envelope = _Envelope.model_validate(raw)
         except ValidationError as exc:
-            errors.extend(_errors(index, "", (), exc))
+            errors.extend(_errors(index, "", (), exc, Spelling()))
             continue
-        label = f"{envelope.kind}/{envelope.metadata.name}"
+        kind, name = envelope.kind, envelope.metadata.name
+        if bad_name := _name_errors(index, kind, name):
+            errors.extend(bad_name)
+            continue
+        label = f"{kind}/{name}"
         if envelope.apiVersion != API_VERSION:
             errors.append(DocumentError(index, label, ("apiVersion",), f"must be {API_VERSION}"))
             continue
-        spec_type = SPECS.get(envelope.kind)
+        spec_type = SPECS.get(kind)
         if spec_type is None:
             known = ", ".join(SPECS)
             errors.append(DocumentError(index, label, ("kind",), f"unknown kind (known: {known})"))
             continue
-        try:
-            spec = spec_type.model_validate(envelope.spec or {})
-        except ValidationError as exc:
-            errors.extend(_errors(index, label, ("spec",), exc))
+        fields, spelling = translate(envelope.spec or {}, spec_type)
+        if spelling.conflicts:
+            errors.extend(DocumentError(index, label, ("spec", *loc), why) for loc, why in spelling.conflicts)
             continue
-        identity = (envelope.kind, envelope.metadata.name)
-        if identity in seen:
-            message = f"duplicate of document {seen[identity] + 1}"
+        try:
+            spec = spec_type.model_validate(fields)
+        except ValidationError as exc:
+            errors.extend(_errors(index, label, ("spec",), exc, spelling))
+            continue
+        if (kind, name) in seen:
+            message = f"duplicate of document {seen[(kind, name)] + 1}"
             errors.append(DocumentError(index, label, ("metadata", "name"), message))
             continue
-        seen[identity] = index
-        resources.append(Resource(index, envelope.kind, envelope.metadata.name, spec))
+        seen[(kind, name)] = index
+        resources.append(Resource(index, kind, name, spec, spelling))
+        for loc, use in spelling.deprecated:
+            where = ("spec", *loc)
+            message = f"document {index + 1} ({label}): {_path(where)} is deprecated; use {use}"
+            warnings.append(DocumentWarning(index, label, where, message))
     resources.sort(key=lambda resource: (ORDER[resource.kind], resource.index))
-    return resources, errors
+    return Parsed(resources, errors, warnings)
 
 
 def canonical(value: Any) -> Any:
-    """A comparable, printable form of a spec: decimals normalised, URLs without trailing slash."""
+    """A comparable, printable form of a spec, spelled as documents spell it (camelCase fields; the
+    keys of dict-typed fields are data and kept): decimals normalised, URLs without trailing slash."""
     if isinstance(value, BaseModel):
-        return {key: canonical(item) for key, item in value}
+        return {camel(key): canonical(item) for key, item in value}
     if isinstance(value, dict):
         return {key: canonical(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

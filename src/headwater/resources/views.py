@@ -14,7 +14,10 @@ router = APIRouter(tags=["apply"])
 
 
 class ApplyRequest(BaseModel):
-    documents: list[Any] = Field(description="Resource documents (apiVersion, kind, metadata, spec).")
+    documents: list[Any] = Field(
+        description="Resource documents (apiVersion, kind, metadata, spec), spelled as in YAML: camelCase "
+        "spec fields (snake_case ones are deprecated: see the result's warnings)."
+    )
     dry_run: bool = False
 
 
