@@ -15,6 +15,14 @@ reply ends naturally after 8 to 48 words, or, with ``ignore_eos: true`` in the r
 (``SimConfig.max_model_len``) minus the prompt, as vLLM's default. A prompt plus cap beyond the
 context length is a 400 ``context_length_exceeded``.
 
+Chat requests with ``tools`` are answered with a ``tool_calls`` message whose arguments are valid for
+the function's JSON Schema (:mod:`headwater.sim.tools`, :mod:`headwater.sim.schema_gen`), and with
+plain text once the conversation ends with a tool result; ``response_format`` ``json_schema`` and
+``json_object`` get JSON valid for the schema. ``stop``, ``seed``, ``logprobs``/``top_logprobs``
+(and the legacy ``logprobs`` of completions) are honoured, and every answer is tokens the estimator
+counts one each (:mod:`headwater.sim.pieces`), so ``usage`` is exactly its count
+(:mod:`headwater.sim.answers`).
+
 Failure injection: the requested model may end with directives after colons; they are stripped
 before the model is echoed and can be combined (``sim-chat:no-usage:cut`` echoes ``sim-chat``):
 

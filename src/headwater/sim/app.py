@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from headwater import token_estimate
-from headwater.sim import asgi
+from headwater.sim import answers, asgi
 from headwater.sim import bodies as req
 from headwater.sim import responses as res
 from headwater.sim.asgi import ASGIApp, Receive, Scope, Send
+from headwater.sim.chunks import StreamFrames
 from headwater.sim.config import SimConfig
 from headwater.sim.directives import FAILURES, Directives, parse_model
-from headwater.sim.text import canonical, embedding, endless_words, reply_words
+from headwater.sim.options import chat_options, completion_options
+from headwater.sim.text import canonical, embedding
 
 CHAT_MODEL = "sim-chat"
 EMBEDDING_MODEL = "sim-embed"
@@ -36,11 +38,12 @@ GARBAGE_BODY = b"not json at all"
 class _Reply:
     chat: bool
     model: str
-    choices: tuple[res.Choice, ...]  # the choices returned (n)
+    choices: tuple[answers.Choice, ...]  # the choices returned (n)
     generated: int  # completion tokens of every sequence generated (best_of of them)
     prompt_tokens: int
     include_usage: bool
     directives: Directives
+    top: int | None  # logprobs alternatives asked for (None: no logprobs)
 
     def usage(self) -> dict[str, int] | None:
         return None if self.directives.no_usage else res.usage(self.prompt_tokens, self.generated)
@@ -128,8 +131,8 @@ class SimApp:
         model, directives = self._directives(payload)
         if directives.garbage:
             return await asgi.send_json(send, 200, GARBAGE_BODY)
-        material = canonical(req.messages(payload))
-        await self._complete(True, payload, model, directives, material, receive, send)
+        messages = req.messages(payload)
+        await self._complete(True, payload, model, directives, canonical(messages), messages, receive, send)
 
     async def _completions(self, receive: Receive, send: Send) -> None:
         payload = await req.read_json(receive)
@@ -138,7 +141,7 @@ class SimApp:
             return await asgi.send_json(send, 200, GARBAGE_BODY)
         prompt = req.required(payload, "prompt")
         req.input_items(prompt, "prompt")
-        await self._complete(False, payload, model, directives, canonical(prompt), receive, send)
+        await self._complete(False, payload, model, directives, canonical(prompt), None, receive, send)
 
     async def _embeddings(self, receive: Receive, send: Send) -> None:
         payload = await req.read_json(receive)
@@ -175,6 +178,7 @@ class SimApp:
         model: str,
         directives: Directives,
         material: bytes,
+        messages: list[dict[str, Any]] | None,
         receive: Receive,
         send: Send,
     ) -> None:
@@ -183,23 +187,22 @@ class SimApp:
         include_usage = stream and req.include_usage(payload)
         limit = req.token_limit(payload)
         endless = directives.ignore_eos or req.optional_bool(payload, "ignore_eos")
+        options = chat_options(payload) if chat else completion_options(payload)
         prompt_tokens = token_estimate.count_prompt(payload)
         room = self._room(prompt_tokens, limit, "messages" if chat else "prompt")
         self._maybe_fail()
-        generated: list[res.Choice] = []
-        for index in range(sequences):
-            if endless:
-                words = endless_words(self.config.seed, model, material, index, room)
-            else:
-                words = reply_words(self.config.seed, model, material, index)
-            finish = "stop"
-            if room < len(words):
-                words, finish = words[:room], "length"
-            elif endless:
-                finish = "length"
-            generated.append((words, finish))
-        count = sum(len(words) for words, _ in generated)
-        reply = _Reply(chat, model, tuple(generated[:n]), count, prompt_tokens, include_usage, directives)
+        if options.seed is not None:
+            material += b"\0seed=%d" % options.seed
+        request = answers.Request(self.config.seed, model, material, room, endless, options, messages)
+        if request.structured:  # a schema to walk: off the event loop
+            generated = await asyncio.to_thread(answers.choices, request, sequences)
+        else:
+            generated = answers.choices(request, sequences)
+        count = sum(choice.cost for choice in generated)
+        returned = tuple(generated[:n])
+        reply = _Reply(
+            chat, model, returned, count, prompt_tokens, include_usage, directives, options.logprobs
+        )
         deliver = self._stream(reply, send) if stream else self._respond(reply, send)
         if self._ttft > 0 or self._interval > 0 or directives.hang:
             await asgi.until_disconnect(deliver, receive)
@@ -224,7 +227,7 @@ class SimApp:
     async def _respond(self, reply: _Reply, send: Send) -> None:
         if reply.directives.hang:
             await asyncio.sleep(HANG_SECONDS)
-        longest = max(len(words) for words, _ in reply.choices)
+        longest = max(choice.steps for choice in reply.choices)
         delay = self._ttft + self._interval * (longest - 1)
         if delay > 0:
             await asyncio.sleep(delay)
@@ -235,6 +238,7 @@ class SimApp:
             reply.model,
             reply.choices,
             reply.usage(),
+            reply.top,
         )
         if reply.directives.cut:
             return await asgi.send_cut_json(send, body)
@@ -244,15 +248,16 @@ class SimApp:
         if reply.directives.hang:
             await asyncio.sleep(HANG_SECONDS)
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-        frames = res.StreamFrames(
+        frames = StreamFrames(
             reply.chat,
             res.new_id("chatcmpl-" if reply.chat else "cmpl-"),
             int(time.time()),
             reply.model,
             reply.include_usage,
+            reply.top,
         )
         # One step per token position: each choice's token at that position, in index order.
-        per_choice = [frames.tokens(words, index) for index, (words, _) in enumerate(reply.choices)]
+        per_choice = [frames.choice(choice, index) for index, choice in enumerate(reply.choices)]
         steps = [
             b"".join(choice[step] for choice in per_choice if step < len(choice))
             for step in range(max(len(choice) for choice in per_choice))
@@ -261,7 +266,7 @@ class SimApp:
         events = steps[:CUT_AFTER_TOKENS] if cut else steps
         closing: list[bytes] = []
         if not cut:
-            closing.extend(frames.finish(finish, index) for index, (_, finish) in enumerate(reply.choices))
+            closing.extend(frames.finish(choice.finish, index) for index, choice in enumerate(reply.choices))
             usage = reply.usage()
             if reply.include_usage and usage is not None:
                 closing.append(frames.usage(usage))

@@ -1,14 +1,19 @@
-"""Payload builders for the simulator: OpenAI's JSON bodies and server-sent-event frames."""
+"""Payload builders for the simulator: OpenAI's JSON bodies and errors (stream frames are in
+:mod:`headwater.sim.chunks`)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from headwater.sim.text import FIRST_PIECE, NEXT_PIECE, Embedding
+from headwater.sim.logprobs import chat_content, legacy
+from headwater.sim.text import Embedding
+
+if TYPE_CHECKING:
+    from headwater.sim.answers import Choice
 
 Header = tuple[bytes, bytes]
 
@@ -56,32 +61,36 @@ def models_body(created: int, models: Iterable[str]) -> bytes:
     return orjson.dumps({"object": "list", "data": data})
 
 
-def reply_text(words: Sequence[str]) -> str:
-    return " ".join(words)
-
-
-#: One returned choice: its words and its finish reason (``stop`` or ``length``).
-Choice = tuple[Sequence[str], str]
+def _chat_choice(index: int, choice: Choice, top: int | None) -> dict[str, Any]:
+    call = choice.tool_call
+    message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
+    if call is None:
+        message["content"] = choice.text
+    else:
+        function = {"name": call.name, "arguments": call.arguments}
+        message["tool_calls"] = [{"id": call.id, "type": "function", "function": function}]
+    logprobs = None
+    if top is not None and choice.logprobs is not None:
+        logprobs = {"content": chat_content(choice.logprobs, top), "refusal": None}
+    return {"index": index, "message": message, "logprobs": logprobs, "finish_reason": choice.finish}
 
 
 def chat_completion(
-    id_: str, created: int, model: str, choices: Sequence[Choice], usage_: dict[str, int] | None
+    id_: str,
+    created: int,
+    model: str,
+    choices: Sequence[Choice],
+    usage_: dict[str, int] | None,
+    top: int | None = None,
 ) -> bytes:
+    """A ``chat.completion``; ``top``: the logprobs alternatives asked for (None: no logprobs)."""
     body: dict[str, Any] = {
         "id": id_,
         "object": "chat.completion",
         "created": created,
         "model": model,
         "system_fingerprint": FINGERPRINT,
-        "choices": [
-            {
-                "index": index,
-                "message": {"role": "assistant", "content": reply_text(words), "refusal": None},
-                "logprobs": None,
-                "finish_reason": finish,
-            }
-            for index, (words, finish) in enumerate(choices)
-        ],
+        "choices": [_chat_choice(index, choice, top) for index, choice in enumerate(choices)],
     }
     if usage_ is not None:
         body["usage"] = usage_
@@ -89,8 +98,14 @@ def chat_completion(
 
 
 def text_completion(
-    id_: str, created: int, model: str, choices: Sequence[Choice], usage_: dict[str, int] | None
+    id_: str,
+    created: int,
+    model: str,
+    choices: Sequence[Choice],
+    usage_: dict[str, int] | None,
+    top: int | None = None,
 ) -> bytes:
+    """A ``text_completion``; ``top``: the legacy ``logprobs`` count (None: no logprobs)."""
     body: dict[str, Any] = {
         "id": id_,
         "object": "text_completion",
@@ -98,79 +113,18 @@ def text_completion(
         "model": model,
         "system_fingerprint": FINGERPRINT,
         "choices": [
-            {"index": index, "text": reply_text(words), "logprobs": None, "finish_reason": finish}
-            for index, (words, finish) in enumerate(choices)
+            {
+                "index": index,
+                "text": choice.text,
+                "logprobs": None if top is None or choice.logprobs is None else legacy(choice.logprobs, top),
+                "finish_reason": choice.finish,
+            }
+            for index, choice in enumerate(choices)
         ],
     }
     if usage_ is not None:
         body["usage"] = usage_
     return orjson.dumps(body)
-
-
-class _Templates(NamedTuple):
-    first: bytes
-    head: bytes
-    tail: bytes
-    finish_head: bytes
-
-
-class StreamFrames:
-    """Byte templates of one stream's events; each token frame is two concatenations."""
-
-    __slots__ = ("_chat", "_end", "_finish_tail", "_meta", "_meta_bytes", "_templates")
-
-    def __init__(self, chat: bool, id_: str, created: int, model: str, include_usage: bool) -> None:
-        obj = b"chat.completion.chunk" if chat else b"text_completion"
-        self._chat = chat
-        self._meta = {
-            "id": id_,
-            "object": obj.decode(),
-            "created": created,
-            "model": model,
-            "system_fingerprint": FINGERPRINT,
-        }
-        self._meta_bytes = orjson.dumps(self._meta)[:-1]  # without the closing brace
-        self._end = b',"usage":null}\n\n' if include_usage else b"}\n\n"
-        self._finish_tail = b"}]" + self._end
-        self._templates: dict[int, _Templates] = {}
-
-    def _for(self, index: int) -> _Templates:
-        found = self._templates.get(index)
-        if found is None:
-            start = b"data: " + self._meta_bytes + b',"choices":[{"index":%d,' % index
-            if self._chat:
-                found = _Templates(
-                    first=start + b'"delta":{"role":"assistant","content":',
-                    head=start + b'"delta":{"content":',
-                    tail=b'},"logprobs":null,"finish_reason":null}]' + self._end,
-                    finish_head=start + b'"delta":{},"logprobs":null,',
-                )
-            else:
-                found = _Templates(
-                    first=start + b'"text":',
-                    head=start + b'"text":',
-                    tail=b',"logprobs":null,"finish_reason":null}]' + self._end,
-                    finish_head=start + b'"text":"","logprobs":null,',
-                )
-            self._templates[index] = found
-        return found
-
-    def tokens(self, words: Sequence[str], index: int = 0) -> list[bytes]:
-        """One frame per word: the first carries the word (and, for chat, the assistant role), the
-        next ones `` word``."""
-        if not words:
-            return []
-        t = self._for(index)
-        frames = [t.first + FIRST_PIECE[words[0]] + t.tail]
-        head, tail = t.head, t.tail
-        frames.extend(head + NEXT_PIECE[word] + tail for word in words[1:])
-        return frames
-
-    def finish(self, reason: str, index: int = 0) -> bytes:
-        return self._for(index).finish_head + b'"finish_reason":' + orjson.dumps(reason) + self._finish_tail
-
-    def usage(self, usage_: dict[str, int]) -> bytes:
-        return b"data: " + orjson.dumps({**self._meta, "choices": [], "usage": usage_}) + b"\n\n"
 
 
 def embeddings_body(

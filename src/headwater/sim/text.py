@@ -26,15 +26,11 @@ WORDS: tuple[str, ...] = (
     "lake", "sea", "tide", "wave", "moss", "reed", "fern", "sky", "sun", "moon",
 )  # fmt: skip
 
-#: JSON string literals of each word as the first piece of a reply and as a later piece (" word").
-FIRST_PIECE: dict[str, bytes] = {w: orjson.dumps(w) for w in WORDS}
-NEXT_PIECE: dict[str, bytes] = {w: orjson.dumps(" " + w) for w in WORDS}
-
 MIN_REPLY_TOKENS = 8
 MAX_REPLY_TOKENS = 48
 
 
-def _rng(seed: int, *parts: bytes) -> random.Random:
+def seeded_rng(seed: int, *parts: bytes) -> random.Random:
     digest = hashlib.blake2b(str(seed).encode(), digest_size=16)
     for part in parts:
         digest.update(len(part).to_bytes(8, "little"))
@@ -55,7 +51,7 @@ def reply_words(seed: int, model: str, prompt: bytes, index: int = 0) -> tuple[s
     """The natural reply of choice ``index`` (before any cut) for a prompt, as words: it ends, like a
     model's end-of-sequence token, after 8 to 48 words."""
     later = (b"%d" % index,) if index else ()  # choice 0 is the reply of a single-choice call
-    rng = _rng(seed, b"reply", model.encode(), prompt, *later)
+    rng = seeded_rng(seed, b"reply", model.encode(), prompt, *later)
     count = rng.randint(MIN_REPLY_TOKENS, MAX_REPLY_TOKENS)
     return tuple(rng.choices(WORDS, k=count))
 
@@ -65,7 +61,7 @@ def endless_words(seed: int, model: str, prompt: bytes, index: int, length: int)
     words = reply_words(seed, model, prompt, index)
     if length <= len(words):
         return words[:length]
-    rng = _rng(seed, b"more", model.encode(), prompt, b"%d" % index)
+    rng = seeded_rng(seed, b"more", model.encode(), prompt, b"%d" % index)
     return words + tuple(rng.choices(WORDS, k=length - len(words)))
 
 
@@ -78,7 +74,7 @@ class Embedding(NamedTuple):
 def embedding(seed: int, key: bytes, dimensions: int) -> Embedding:
     """A unit-length vector for one input item; its floats are exactly representable as float32, so
     the ``float`` and ``base64`` encodings carry the same numbers."""
-    rng = _rng(seed, b"embed", key)
+    rng = seeded_rng(seed, b"embed", key)
     raw = [rng.gauss(0.0, 1.0) for _ in range(dimensions)]
     norm = math.sqrt(math.fsum(x * x for x in raw)) or 1.0
     packed = struct.pack(f"<{dimensions}f", *(x / norm for x in raw))
