@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: run test lint typecheck contracts pytest bench lock services clean openapi
+.PHONY: run test lint typecheck contracts pytest bench bench-org lock services clean openapi
 
 # ---- environments (installed from the lock files, exactly what CI tested) ----
 $(BIN)/python:
@@ -53,6 +53,12 @@ tests/oidc/node_modules/.installed: tests/oidc/package-lock.json
 # ---- make bench: nginx + wrk, reference proxy vs Headwater (not a test) ----
 bench: $(VENV)/.dev-installed
 	@bash bench/run.sh
+
+# ---- make bench-org: 100k keys, two replicas on PostgreSQL + Redis, changes under load (issue 11) ----
+# Options after ARGS=, e.g. make bench-org ARGS="--keys 10000 --phase-s 10"; needs wrk and services.
+bench-org: $(VENV)/.dev-installed services
+	@command -v wrk >/dev/null || { echo "bench-org needs wrk (apt-get install wrk)"; exit 1; }
+	$(BIN)/python bench/org_scenario.py $(ARGS)
 
 # ---- regenerate docs/openapi.json after changing the admin API ----
 openapi: $(VENV)/.dev-installed

@@ -36,6 +36,7 @@ from headwater.logs import configure
 from headwater.metrics import Readings, exporter
 from headwater.names import parse_duration
 from headwater.serving.cors import ADMIN_METHODS, GATEWAY_METHODS, ASGIApp, Cors
+from headwater.serving.loop_lag import LoopLag
 from headwater.settings import Settings
 from headwater.snapshot import SnapshotRefresher
 from headwater.storage.sql import migrate
@@ -184,6 +185,7 @@ class Headwater:
             dead_letters=SqlDeadLetterStore(self.engine),
         )
         self.limiter = build_limiter(settings)
+        self.loop_lag = LoopLag()
         admission = Admission(
             self.limiter, default_max_tokens=settings.default_max_tokens, events=self.limit_events.emit
         )
@@ -264,9 +266,11 @@ class Headwater:
         self.usage.start()
         self.limit_events.start()
         settle_garbage_collector()
+        self.loop_lag.start()  # after start-up: it measures the stalls of a serving worker
 
     async def stop(self) -> None:
         """After the server has drained in-flight requests: flush usage, then close."""
+        await self.loop_lag.stop()
         await self.usage.close()
         await self.limit_events.close()
         await self.limiter.close()
@@ -294,6 +298,8 @@ class Headwater:
                 signin_failures_unaudited=lambda: float(self.signin.limits.unaudited) if self.signin else 0.0,
                 limits_degraded=lambda: float(degraded.degraded) if degraded else 0.0,
                 limits_degraded_calls=lambda: float(degraded.degraded_calls) if degraded else 0.0,
+                loop_lag_max_s=self.loop_lag.take_max,
+                loop_lag=self.loop_lag.histogram,
             )
         )
 

@@ -9,8 +9,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from headwater.serving.loop_lag import LagHistogram
 
 
 def _zero() -> float:
@@ -31,6 +33,10 @@ class Readings:
     usage_dead_letters: Callable[[], float] = _zero
     limit_events_dead_letters: Callable[[], float] = _zero
     signin_failures_unaudited: Callable[[], float] = _zero
+    #: The longest event-loop stall since the previous scrape (read and reset).
+    loop_lag_max_s: Callable[[], float] = _zero
+    #: Every event-loop lag sample since start, in buckets (None: not sampled).
+    loop_lag: Callable[[], LagHistogram] | None = None
 
 
 class _Collector(Collector):
@@ -85,6 +91,23 @@ class _Collector(Collector):
             "Failed browser sign-ins past the audit rate (logged in aggregate, not audited one by one).",
             r.signin_failures_unaudited(),
         )
+        yield GaugeMetricFamily(
+            "headwater_event_loop_lag_max_seconds",
+            "Longest event-loop stall (how late a 10 ms timer woke) since this worker was last scraped.",
+            r.loop_lag_max_s(),
+        )
+        if r.loop_lag is not None:
+            lag = r.loop_lag()
+            yield HistogramMetricFamily(
+                "headwater_event_loop_lag_seconds",
+                "How late each 10 ms event-loop timer woke, since the worker started.",
+                buckets=[(_bound(bound), float(count)) for bound, count in lag.buckets],
+                sum_value=lag.sum_s,
+            )
+
+
+def _bound(seconds: float) -> str:
+    return "+Inf" if seconds == float("inf") else repr(seconds)
 
 
 def exporter(readings: Readings) -> Callable[[], bytes]:
