@@ -4,13 +4,20 @@ The gateway never queries the database. It reads a frozen :class:`Snapshot` of k
 which a :class:`SnapshotRefresher` replaces whenever the control plane's revision counter moves:
 at once after a change (this process, and every other one through :mod:`headwater.changes` when
 Redis is configured), and in any case within ``snapshot_poll_interval_s`` (the safety net).
+
+A change reaches the snapshot as a delta (:mod:`headwater.snapshot_delta`): the source reads what
+the revisions since the current one changed, loads just those, and the new snapshot shares the rest
+with the old one (persistent maps, :mod:`immutables`), so a change costs what it changed, not what
+the organisation holds. The new snapshot replaces the old in one assignment: a request sees all of
+a change or none of it. A full build happens at start, after a gap in revisions, or on demand, and
+yields to the event loop between batches of rows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -105,6 +112,15 @@ class PolicyView:
 
 
 @dataclass(frozen=True, slots=True)
+class UserView:
+    name: str
+    subject: str | None
+    email: str | None  # lower case
+    status: str
+    groups: tuple[str, ...]  # sorted
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     revision: int
     keys: Mapping[str, KeyView] = field(default_factory=lambda: MappingProxyType({}))
@@ -117,20 +133,32 @@ class Snapshot:
     #: OIDC subject → user name, for the users who have signed in before.
     subjects: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Users and service accounts that are disabled (``user:NAME``): their calls are refused.
-    disabled: frozenset[str] = frozenset()
+    disabled: Collection[str] = frozenset()
     #: Every user name (a new OIDC subject never takes an existing user's name).
-    user_names: frozenset[str] = frozenset()
+    user_names: Collection[str] = frozenset()
     #: Email (lower case) → name of the users not yet linked to a subject, for linking a first
     #: sign-in by a verified email (HEADWATER_OIDC_LINK_VERIFIED_EMAIL).
     unlinked_emails: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Groups that come from the identity provider (``source: oidc``); the other groups are local.
-    external_groups: frozenset[str] = frozenset()
+    external_groups: Collection[str] = frozenset()
+    #: What a delta needs to find what a change touches (:mod:`headwater.snapshot_delta`): each
+    #: user, the users of each group, the unlinked users of each email (names sorted).
+    users: Mapping[str, UserView] = field(default_factory=lambda: MappingProxyType({}))
+    group_users: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    email_users: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class SnapshotSource(Protocol):
     async def revision(self) -> int: ...
 
-    async def load(self) -> Snapshot: ...
+    async def load(self) -> Snapshot:
+        """A full build (at start, after a gap, on demand)."""
+        ...
+
+    async def update(self, current: Snapshot) -> Snapshot:
+        """``current`` brought up to date: itself when nothing changed, the changes since its
+        revision applied as a delta, or a full build when they are no longer known."""
+        ...
 
 
 class SnapshotRefresher:
@@ -148,10 +176,11 @@ class SnapshotRefresher:
 
     async def refresh(self, *, force: bool = False) -> None:
         async with self._lock:
-            revision = await self._source.revision()
-            if force or not self.loaded or revision != self.current.revision:
+            if force or not self.loaded:
                 self.current = await self._source.load()
                 self.loaded = True
+            else:
+                self.current = await self._source.update(self.current)
             self.last_ok = monotonic()
 
     async def start(self) -> None:

@@ -222,7 +222,7 @@ async def _once(
                     return result, False
                 await record(conn, unit.origin, *unit.entries)
                 if unit.wrote:
-                    await bump_revision(conn)
+                    await bump_revision(conn, ((e.target_type, e.target_id) for e in unit.entries))
                 await transaction.commit()
             except BaseException:
                 if transaction.is_active:

@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from headwater.clock import utcnow
 from headwater.storage.sql.database import create_engine
-from headwater.storage.sql.tables import deployments, models
+from headwater.storage.sql.tables import deployments, models, state
 from tests.support import Server, apply, create_key, model_doc, start_server, stop
 
 pytestmark = pytest.mark.e2e
@@ -169,11 +169,14 @@ def test_a_deployment_stored_before_the_rule_never_sends_a_setting(server: Serve
                         weight=1,
                     )
                 )
+                # Written by hand, as by an older version: a revision without its changes, which
+                # makes every gateway rebuild its snapshot rather than apply a delta.
+                await conn.execute(update(state).values(revision=state.c.revision + 1))
         finally:
             await engine.dispose()
 
     asyncio.run(insert_rows())
-    with server.admin() as admin:  # any change makes every gateway reload its snapshot
+    with server.admin() as admin:  # a change makes the gateway catch up at once (not at the next poll)
         assert admin.post("/groups", json={"name": "reload-legacy"}).status_code == 201
     key = create_key(server)["key"]
     before = len(capture.seen)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from headwater.storage.sql.tables import state
+from headwater.storage.sql.tables import snapshot_changes, state
+
+#: How many revisions of changes are kept for gateways to catch up with as deltas; one further
+#: behind rebuilds its snapshot. Pruned every PRUNE_EVERY revisions.
+CHANGES_KEPT = 10_000
+PRUNE_EVERY = 100
+#: The row of a revision that changed nothing a gateway serves.
+NOTHING = ("-", "")
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -32,9 +40,45 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
 
 
-async def bump_revision(conn: AsyncConnection) -> None:
-    """Call inside every transaction that changes what the gateway serves."""
-    await conn.execute(update(state).where(state.c.id == 1).values(revision=state.c.revision + 1))
+async def bump_revision(conn: AsyncConnection, targets: Iterable[tuple[str, str]] = ()) -> int:
+    """Call inside every transaction that changes what the gateway serves, naming what it changed
+    (audit targets: ``("key", id)``, ``("user", name)``, ...); the new revision. Gateways read the
+    targets back (:func:`changes_since`) and reload only those."""
+    revision = int(
+        (
+            await conn.execute(
+                update(state)
+                .where(state.c.id == 1)
+                .values(revision=state.c.revision + 1)
+                .returning(state.c.revision)
+            )
+        ).scalar_one()
+    )
+    changed = list(dict.fromkeys(targets)) or [NOTHING]
+    rows = [{"revision": revision, "target_type": kind, "target_id": name} for kind, name in changed]
+    await conn.execute(insert(snapshot_changes), rows)
+    if revision % PRUNE_EVERY == 0:
+        await conn.execute(
+            delete(snapshot_changes).where(snapshot_changes.c.revision <= revision - CHANGES_KEPT)
+        )
+    return revision
+
+
+async def changes_since(conn: AsyncConnection, revision: int) -> tuple[int, list[tuple[str, str]]] | None:
+    """The current revision and the targets changed after ``revision``, or None when some revision
+    in between is no longer known (pruned, or written without its changes): then rebuild."""
+    current = await current_revision(conn)
+    if current <= revision:
+        return current, []
+    if revision < 0 or current - revision > CHANGES_KEPT:
+        return None
+    query = select(snapshot_changes).where(snapshot_changes.c.revision > revision)
+    rows = (await conn.execute(query.where(snapshot_changes.c.revision <= current))).all()
+    if {row.revision for row in rows} != set(range(revision + 1, current + 1)):
+        return None
+    return current, [
+        (row.target_type, row.target_id) for row in rows if (row.target_type, row.target_id) != NOTHING
+    ]
 
 
 #: The PostgreSQL advisory lock every change holds until it commits (any 64-bit number, fixed).

@@ -1,23 +1,43 @@
-"""Builds the gateway's snapshot from the database (off the hot path)."""
+"""Builds the gateway's snapshot from the database (off the hot path), whole or as a delta.
+
+A full build streams the large tables (keys, users, memberships) in batches of :data:`BATCH` rows
+and yields to the event loop between batches, so building the snapshot of a large organisation never
+stalls the requests the process is serving; the new snapshot replaces the old one at the end.
+:meth:`SqlSnapshotSource.update` reads what the revisions since the current snapshot changed
+(``snapshot_changes``) and loads only that (:mod:`headwater.snapshot_delta`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from types import MappingProxyType
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
-from sqlalchemy import RowMapping, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from immutables import Map, MapMutation
+from sqlalchemy import RowMapping, Select, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.catalog.credentials import DEFAULT_PREFIX, refusal
+from headwater.catalog.schemas import ModelRead
 from headwater.keys.schemas import KeyLimits
-from headwater.snapshot import DeploymentView, KeyView, ModelView, PolicyView, Pricing, Snapshot
+from headwater.policies.schemas import PolicyRead
+from headwater.snapshot import DeploymentView, KeyView, ModelView, PolicyView, Pricing, Snapshot, UserView
+from headwater.snapshot_delta import Delta, GroupView, ServiceAccountView, apply, ordered
 from headwater.storage.sql import catalog
 from headwater.storage.sql import policies as policies_repo
-from headwater.storage.sql.database import current_revision
+from headwater.storage.sql.database import changes_since, current_revision
 from headwater.storage.sql.tables import api_keys, group_members, groups, service_accounts, users
 
 log = logging.getLogger("headwater.snapshot")
+
+#: Rows built between two yields to the event loop during a full build.
+BATCH = 1000
+#: Target types a gateway serves; others (``admintoken``, ``-``) change nothing here. A type not
+#: listed in either set makes the update a full build (safe for a kind added later).
+_SERVED = frozenset({"key", "model", "policy", "user", "group", "serviceaccount"})
+_IGNORED = frozenset({"admintoken", "-"})
 
 
 class SqlSnapshotSource:
@@ -25,6 +45,8 @@ class SqlSnapshotSource:
         self._engine = engine
         self._prefix = credential_env_prefix
         self._refused: set[tuple[str, str]] = set()
+        self.full_builds = 0  # for tests and logs
+        self.deltas = 0
 
     def _credential(self, model: str, name: str | None) -> str | None:
         """The upstream credential a deployment names, never a variable it may not read."""
@@ -42,100 +64,209 @@ class SqlSnapshotSource:
         async with self._engine.connect() as conn:
             return await current_revision(conn)
 
-    async def load(self) -> Snapshot:
+    async def update(self, current: Snapshot) -> Snapshot:
         async with self._engine.connect() as conn:
-            revision = await current_revision(conn)
-            disabled: set[str] = set()
-            subjects: dict[str, str] = {}
-            names: set[str] = set()
-            unlinked_emails: dict[str, str] = {}
-            query = select(users.c.name, users.c.subject, users.c.status, users.c.email)
-            for row in (await conn.execute(query)).mappings():
-                names.add(row["name"])
-                if row["status"] != "active":
-                    disabled.add(f"user:{row['name']}")
-                if row["subject"]:
-                    subjects[row["subject"]] = row["name"]
-                elif row["email"]:
-                    email = row["email"].lower()  # ambiguous (two users): linked to neither
-                    unlinked_emails[email] = "" if email in unlinked_emails else row["name"]
-            memberships: dict[str, list[str]] = {}
-            for row in (
-                await conn.execute(
-                    select(service_accounts.c.name, service_accounts.c.group_name, service_accounts.c.status)
-                )
-            ).mappings():
-                principal = f"serviceaccount:{row['name']}"
-                memberships[principal] = [row["group_name"]]
-                if row["status"] != "active":
-                    disabled.add(principal)
-            keys = {row["id"]: _key_view(row) for row in (await conn.execute(select(api_keys))).mappings()}
-            models: dict[str, ModelView] = {}
-            for model in await catalog.list_all(conn):
-                models[model.name] = ModelView(
-                    name=model.name,
-                    kind=model.kind,
-                    access=model.access,
-                    status=model.status,
-                    pricing=Pricing(
-                        input_per_million=model.pricing.input_per_million,
-                        output_per_million=model.pricing.output_per_million,
-                        currency=model.pricing.currency,
-                    ),
-                    deployments=tuple(
-                        DeploymentView(
-                            id=f"{model.name}/{position}",
-                            provider=dep.provider,
-                            base_url=dep.url(),
-                            upstream_model=dep.upstream_model,
-                            credential=self._credential(model.name, dep.credential_env),
-                            timeout_s=dep.timeout,
-                            weight=dep.weight,
-                            deadline_s=dep.deadline,
-                        )
-                        for position, dep in enumerate(model.deployments)
-                    ),
-                    created=int(model.created_at.timestamp()),
-                    context_window=model.context_window,
-                    limits=tuple(model.limits),
-                    max_output_tokens=model.max_output_tokens,
-                )
-            for row in (
-                await conn.execute(select(group_members).order_by(group_members.c.group_name))
-            ).mappings():
-                memberships.setdefault(f"user:{row['user_name']}", []).append(row["group_name"])
-            external: set[str] = set()
-            for row in (await conn.execute(select(groups.c.name, groups.c.source))).mappings():
-                # A group-owned key calls as its group: the group's policies govern it.
-                memberships[f"group:{row['name']}"] = [row["name"]]
-                if row["source"] == "oidc":
-                    external.add(row["name"])
-            external_groups = frozenset(external)
-            policies = [
-                PolicyView(
-                    name=policy.name,
-                    spec=policy,
-                    models=None if policy.assets.models == "all" else frozenset(policy.assets.models),
-                    groups=frozenset(policy.targets.groups),
-                    users=frozenset(policy.targets.users),
-                    service_accounts=frozenset(policy.targets.serviceAccounts),
-                )
-                for policy in await policies_repo.list_all(conn)
-                if policy.status == "active"
-            ]
-            policies.sort(key=lambda view: (-view.spec.priority, view.name))
+            found = await changes_since(conn, current.revision)
+            if found is None:
+                log.info("revisions after %d are no longer known: rebuilding the snapshot", current.revision)
+            elif found[0] == current.revision:
+                return current
+            elif {kind for kind, _ in found[1]} <= _SERVED | _IGNORED:
+                delta = await self._delta(conn, current, found[0], found[1])
+                self.deltas += 1
+                return apply(current, delta)
+        return await self.load()
+
+    async def load(self) -> Snapshot:
+        async with self._engine.connect() as conn, conn.begin():  # one consistent view of every table
+            snapshot = await self._load(conn)
+        self.full_builds += 1
+        return snapshot
+
+    async def _load(self, conn: AsyncConnection) -> Snapshot:
+        revision = await current_revision(conn)
+        member_of: dict[str, list[str]] = {}
+        group_users: dict[str, list[str]] = {}
+        query = select(group_members).order_by(group_members.c.group_name, group_members.c.user_name)
+        async for rows in _batches(conn, query):
+            for row in rows:
+                member_of.setdefault(row["user_name"], []).append(row["group_name"])
+                group_users.setdefault(row["group_name"], []).append(row["user_name"])
+        # Maps are filled a batch at a time (building a map of 100,000 in one go takes ~50 ms).
+        users_m: MapMutation[str, UserView] = Map[str, UserView]().mutate()
+        memberships: MapMutation[str, tuple[str, ...]] = Map[str, tuple[str, ...]]().mutate()
+        disabled: MapMutation[str, bool] = Map[str, bool]().mutate()
+        subjects: MapMutation[str, str] = Map[str, str]().mutate()
+        email_users: dict[str, list[str]] = {}
+        query = select(users.c.name, users.c.subject, users.c.status, users.c.email)
+        async for rows in _batches(conn, query):
+            for row in rows:
+                user = _user_view(row, tuple(member_of.get(row["name"], ())))
+                users_m[user.name] = user
+                if user.subject is not None:
+                    subjects[user.subject] = user.name
+                elif user.email:
+                    email_users.setdefault(user.email, []).append(user.name)
+                if user.groups:
+                    memberships[f"user:{user.name}"] = user.groups
+                if user.status != "active":
+                    disabled[f"user:{user.name}"] = True
+        keys: MapMutation[str, KeyView] = Map[str, KeyView]().mutate()
+        async for rows in _batches(conn, select(api_keys)):
+            for row in rows:
+                keys[row["id"]] = _key_view(row)
+        query = select(service_accounts.c.name, service_accounts.c.group_name, service_accounts.c.status)
+        for row in (await conn.execute(query)).mappings():
+            memberships[f"serviceaccount:{row['name']}"] = (row["group_name"],)
+            if row["status"] != "active":
+                disabled[f"serviceaccount:{row['name']}"] = True
+        external: dict[str, bool] = {}
+        for row in (await conn.execute(select(groups.c.name, groups.c.source))).mappings():
+            # A group-owned key calls as its group: the group's policies govern it.
+            memberships[f"group:{row['name']}"] = (row["name"],)
+            if row["source"] == "oidc":
+                external[row["name"]] = True
+        models = {model.name: self._model_view(model) for model in await catalog.list_all(conn)}
+        await asyncio.sleep(0)
+        policies = [_policy_view(p) for p in await policies_repo.list_all(conn) if p.status == "active"]
+        await asyncio.sleep(0)
+        emails = {email: tuple(sorted(names)) for email, names in email_users.items()}
+        all_users = users_m.finish()
         return Snapshot(
             revision=revision,
-            keys=MappingProxyType(keys),
-            models=MappingProxyType(models),
-            policies=tuple(policies),
-            memberships=MappingProxyType({name: tuple(names) for name, names in memberships.items()}),
-            subjects=MappingProxyType(subjects),
-            disabled=frozenset(disabled),
-            user_names=frozenset(names),
-            unlinked_emails=MappingProxyType({e: n for e, n in unlinked_emails.items() if n}),
-            external_groups=external_groups,
+            keys=keys.finish(),
+            models=Map(models),
+            policies=ordered(policies),
+            memberships=memberships.finish(),
+            subjects=subjects.finish(),
+            disabled=disabled.finish(),
+            user_names=all_users,
+            unlinked_emails=Map({email: names[0] for email, names in emails.items() if len(names) == 1}),
+            external_groups=Map(external),
+            users=all_users,
+            group_users=Map({group: tuple(names) for group, names in group_users.items()}),
+            email_users=Map(emails),
         )
+
+    async def _delta(
+        self, conn: AsyncConnection, current: Snapshot, revision: int, targets: Iterable[tuple[str, str]]
+    ) -> Delta:
+        """The current state of what ``targets`` name, and of the users a changed group had or has."""
+        named: dict[str, set[str]] = {kind: set() for kind in _SERVED}
+        for kind, name in targets:
+            if kind in named:
+                named[kind].add(name)
+        delta = Delta(revision)
+        if named["key"]:
+            query = select(api_keys).where(api_keys.c.id.in_(named["key"]))
+            found = {row["id"]: _key_view(row) for row in (await conn.execute(query)).mappings()}
+            delta.keys = {key_id: found.get(key_id) for key_id in named["key"]}
+        if named["model"]:
+            models = {
+                m.name: self._model_view(m) for m in await catalog.list_all(conn, sorted(named["model"]))
+            }
+            delta.models = {name: models.get(name) for name in named["model"]}
+        if named["policy"]:
+            read = {p.name: p for p in await policies_repo.list_all(conn, sorted(named["policy"]))}
+            delta.policies = {
+                name: _policy_view(read[name]) if name in read and read[name].status == "active" else None
+                for name in named["policy"]
+            }
+        if named["serviceaccount"]:
+            query = select(service_accounts).where(service_accounts.c.name.in_(named["serviceaccount"]))
+            rows = {row["name"]: row for row in (await conn.execute(query)).mappings()}
+            delta.service_accounts = {
+                name: ServiceAccountView(name, rows[name]["group_name"], rows[name]["status"])
+                if name in rows
+                else None
+                for name in named["serviceaccount"]
+            }
+        user_names = set(named["user"])
+        if named["group"]:
+            query = select(groups.c.name, groups.c.source).where(groups.c.name.in_(named["group"]))
+            rows = {row["name"]: row for row in (await conn.execute(query)).mappings()}
+            delta.groups = {
+                name: GroupView(name, rows[name]["source"]) if name in rows else None
+                for name in named["group"]
+            }
+            for name in named["group"]:
+                user_names.update(current.group_users.get(name, ()))
+            query = select(group_members.c.user_name).where(group_members.c.group_name.in_(named["group"]))
+            user_names.update((await conn.execute(query)).scalars())
+        if user_names:
+            delta.users = await _users(conn, user_names)
+        return delta
+
+    def _model_view(self, model: ModelRead) -> ModelView:
+        return ModelView(
+            name=model.name,
+            kind=model.kind,
+            access=model.access,
+            status=model.status,
+            pricing=Pricing(
+                input_per_million=model.pricing.input_per_million,
+                output_per_million=model.pricing.output_per_million,
+                currency=model.pricing.currency,
+            ),
+            deployments=tuple(
+                DeploymentView(
+                    id=f"{model.name}/{position}",
+                    provider=dep.provider,
+                    base_url=dep.url(),
+                    upstream_model=dep.upstream_model,
+                    credential=self._credential(model.name, dep.credential_env),
+                    timeout_s=dep.timeout,
+                    weight=dep.weight,
+                    deadline_s=dep.deadline,
+                )
+                for position, dep in enumerate(model.deployments)
+            ),
+            created=int(model.created_at.timestamp()),
+            context_window=model.context_window,
+            limits=tuple(model.limits),
+            max_output_tokens=model.max_output_tokens,
+        )
+
+
+async def _batches(conn: AsyncConnection, query: Select[Any]) -> AsyncIterator[list[RowMapping]]:
+    """The rows of ``query`` in batches, yielding to the event loop after each."""
+    result = await conn.stream(query)
+    async for partition in result.mappings().partitions(BATCH):
+        yield list(partition)
+        await asyncio.sleep(0)
+
+
+async def _users(conn: AsyncConnection, names: set[str]) -> dict[str, UserView | None]:
+    query = (
+        select(group_members).where(group_members.c.user_name.in_(names)).order_by(group_members.c.group_name)
+    )
+    member_of: dict[str, list[str]] = {}
+    for row in (await conn.execute(query)).mappings():
+        member_of.setdefault(row["user_name"], []).append(row["group_name"])
+    query = select(users.c.name, users.c.subject, users.c.status, users.c.email).where(
+        users.c.name.in_(names)
+    )
+    found = {
+        row["name"]: _user_view(row, tuple(member_of.get(row["name"], ())))
+        for row in (await conn.execute(query)).mappings()
+    }
+    return {name: found.get(name) for name in names}
+
+
+def _user_view(row: RowMapping, groups_of: tuple[str, ...]) -> UserView:
+    email = row["email"].lower() if row["email"] else None
+    return UserView(row["name"], row["subject"] or None, email, row["status"], tuple(sorted(groups_of)))
+
+
+def _policy_view(policy: PolicyRead) -> PolicyView:
+    return PolicyView(
+        name=policy.name,
+        spec=policy,
+        models=None if policy.assets.models == "all" else frozenset(policy.assets.models),
+        groups=frozenset(policy.targets.groups),
+        users=frozenset(policy.targets.users),
+        service_accounts=frozenset(policy.targets.serviceAccounts),
+    )
 
 
 def _key_view(row: RowMapping) -> KeyView:

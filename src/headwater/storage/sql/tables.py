@@ -39,6 +39,18 @@ state = Table(
     Column("revision", BigInteger, nullable=False),
 )
 
+# What each revision changed (``target_type``, ``target_id``: an audit entry's target; a revision
+# that changed nothing a gateway serves has one ``("-", "")`` row), so that gateways apply a change
+# as a delta. Rows older than the newest CHANGES_KEPT revisions are pruned: a gateway that far
+# behind rebuilds its snapshot.
+snapshot_changes = Table(
+    "snapshot_changes",
+    metadata,
+    Column("revision", BigInteger, primary_key=True),
+    Column("target_type", String(32), primary_key=True),
+    Column("target_id", String(160), primary_key=True),
+)
+
 admin_tokens = Table(
     "admin_tokens",
     metadata,
