@@ -12,7 +12,8 @@ from headwater.policies.schemas import PolicyRead, PolicySpec
 from headwater.storage.sql.tables import policies
 
 
-def _read(row: RowMapping) -> PolicyRead:
+def read_row(row: RowMapping) -> PolicyRead:
+    """A ``policies`` row as the API reads it."""
     spec = PolicySpec.model_validate(row["spec"])
     renewal = next_renewal(spec.budget, epoch()) if spec.budget else None
     return PolicyRead(
@@ -28,7 +29,7 @@ async def list_all(conn: AsyncConnection, names: list[str] | None = None) -> lis
     query = select(policies).order_by(policies.c.name)
     if names is not None:
         query = query.where(policies.c.name.in_(names))
-    return [_read(row) for row in (await conn.execute(query)).mappings()]
+    return [read_row(row) for row in (await conn.execute(query)).mappings()]
 
 
 async def get(conn: AsyncConnection, name: str) -> PolicyRead | None:

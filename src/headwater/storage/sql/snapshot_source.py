@@ -13,7 +13,7 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from immutables import Map, MapMutation
 from sqlalchemy import RowMapping, Select, select
@@ -29,8 +29,10 @@ from headwater.storage.sql import catalog
 from headwater.storage.sql import policies as policies_repo
 from headwater.storage.sql.database import changes_since, current_revision
 from headwater.storage.sql.tables import api_keys, group_members, groups, service_accounts, users
+from headwater.storage.sql.tables import policies as policies_table
 
 log = logging.getLogger("headwater.snapshot")
+V = TypeVar("V")
 
 #: Rows built between two yields to the event loop during a full build.
 BATCH = 1000
@@ -128,24 +130,27 @@ class SqlSnapshotSource:
                 external[row["name"]] = True
         models = {model.name: self._model_view(model) for model in await catalog.list_all(conn)}
         await asyncio.sleep(0)
-        policies = [_policy_view(p) for p in await policies_repo.list_all(conn) if p.status == "active"]
-        await asyncio.sleep(0)
-        emails = {email: tuple(sorted(names)) for email, names in email_users.items()}
+        policies: list[PolicyView] = []
+        async for rows in _batches(conn, select(policies_table).order_by(policies_table.c.name), size=100):
+            read = (policies_repo.read_row(row) for row in rows)  # a validation each: 100 at a time
+            policies.extend(_policy_view(policy) for policy in read if policy.status == "active")
+        emails = await _map((email, tuple(sorted(names))) for email, names in email_users.items())
+        unlinked = await _map((email, names[0]) for email, names in emails.items() if len(names) == 1)
         all_users = users_m.finish()
         return Snapshot(
             revision=revision,
             keys=keys.finish(),
-            models=Map(models),
+            models=await _map(models.items()),
             policies=ordered(policies),
             memberships=memberships.finish(),
             subjects=subjects.finish(),
             disabled=disabled.finish(),
             user_names=all_users,
-            unlinked_emails=Map({email: names[0] for email, names in emails.items() if len(names) == 1}),
+            unlinked_emails=unlinked,
             external_groups=Map(external),
             users=all_users,
-            group_users=Map({group: tuple(names) for group, names in group_users.items()}),
-            email_users=Map(emails),
+            group_users=await _map((group, tuple(names)) for group, names in group_users.items()),
+            email_users=emails,
         )
 
     async def _delta(
@@ -228,12 +233,24 @@ class SqlSnapshotSource:
         )
 
 
-async def _batches(conn: AsyncConnection, query: Select[Any]) -> AsyncIterator[list[RowMapping]]:
+async def _batches(
+    conn: AsyncConnection, query: Select[Any], size: int = BATCH
+) -> AsyncIterator[list[RowMapping]]:
     """The rows of ``query`` in batches, yielding to the event loop after each."""
     result = await conn.stream(query)
-    async for partition in result.mappings().partitions(BATCH):
+    async for partition in result.mappings().partitions(size):
         yield list(partition)
         await asyncio.sleep(0)
+
+
+async def _map(items: Iterable[tuple[str, V]]) -> Map[str, V]:
+    """A map of ``items``, built :data:`BATCH` at a time with a yield to the event loop between."""
+    building: MapMutation[str, V] = Map[str, V]().mutate()
+    for count, (name, value) in enumerate(items, 1):
+        building[name] = value
+        if count % BATCH == 0:
+            await asyncio.sleep(0)
+    return building.finish()
 
 
 async def _users(conn: AsyncConnection, names: set[str]) -> dict[str, UserView | None]:
