@@ -39,6 +39,7 @@ from headwater.sim.schema_core import (
     types_of,
 )
 from headwater.sim.schema_doc import prepare
+from headwater.sim.schema_numbers import bounds, exact, window
 from headwater.sim.schema_validator import Checker
 from headwater.sim.text import WORDS
 
@@ -175,7 +176,7 @@ class _Generator:
         return self._object(schema, depth)
 
     def _integer(self, schema: dict[str, Any]) -> int:
-        low, low_x, high, high_x = _bounds(schema)
+        low, low_x, high, high_x = bounds(schema)
         least = None if low is None else math.ceil(low) + (1 if low_x and low == math.ceil(low) else 0)
         most = None if high is None else math.floor(high) - (1 if high_x and high == math.floor(high) else 0)
         step = number(schema, "multipleOf")
@@ -184,7 +185,7 @@ class _Generator:
         unit = int(step) if step is not None and float(step).is_integer() else 1
         kmin = None if least is None else -(-least // unit)
         kmax = None if most is None else most // unit
-        kmin, kmax = _window(kmin, kmax, 10 if unit > 1 else 100)
+        kmin, kmax = window(kmin, kmax, 10 if unit > 1 else 100)
         if kmin > kmax:
             raise SchemaError("no integer lies between 'minimum' and 'maximum' (and 'multipleOf')")
         start = self.rng.randint(kmin, kmax)
@@ -192,7 +193,7 @@ class _Generator:
             return start * unit
         accepts = self.checker.matcher({"multipleOf": step})  # unit is 1: try the next integers
         for value in range(start, min(kmax, start + 200) + 1):
-            if accepts(value) and _exact(value, step):
+            if accepts(value) and exact(value, step):
                 return value
         raise SchemaError(f"no integer in bounds is a multiple of {step}")
 
@@ -200,16 +201,16 @@ class _Generator:
         step = number(schema, "multipleOf")
         if step is not None and (step <= 0 or float(step).is_integer()):
             return self._integer(schema)
-        low, _, high, _ = _bounds(schema)
+        low, _, high, _ = bounds(schema)
         if low is None or high is None:
-            low, high = _window(low, high, 100.0)
+            low, high = window(low, high, 100.0)
         accepts = self.checker.matcher(_keywords(schema, _NUMBER_KEYS))
         if step is not None:
             kmin, kmax = math.ceil(low / step), math.floor(high / step)
             for _ in range(50 if kmin <= kmax else 0):
                 k = self.rng.randint(kmin, kmax)
                 for value in (round(k * step, 10), k * step):
-                    if accepts(value) and _exact(value, step):
+                    if accepts(value) and exact(value, step):
                         return value
             raise SchemaError(f"no number in bounds is a multiple of {step}")
         for value in (round(self.rng.uniform(low, high), 2), (low + high) / 2):
@@ -366,40 +367,5 @@ def _weight(schema: Schema) -> int:
     return 2 if "$ref" in schema or "allOf" in schema else 1
 
 
-def _exact(value: float, step: float) -> bool:
-    """Whether ``value / step`` is an integer in binary floating point too. Validators differ on a
-    fractional ``multipleOf``: jsonschema-rs divides exactly (``0.3`` is a multiple of ``0.1``),
-    Python's ``jsonschema`` and others in floating point (``0.3 / 0.1`` is ``2.9999999999999996``);
-    values both accept satisfy every client."""
-    return float(step).is_integer() or (value / step).is_integer()
-
-
 def _keywords(schema: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {key: schema[key] for key in keys if key in schema}
-
-
-def _window(low: Any, high: Any, width: Any) -> tuple[Any, Any]:
-    """Both ends of a range given one, or none (then from 1 or 0 up)."""
-    if low is None and high is None:
-        return (1, width) if isinstance(width, int) else (0.0, width)
-    if low is None:
-        return high - width, high
-    if high is None:
-        return low, low + width
-    return low, high
-
-
-def _bounds(schema: dict[str, Any]) -> tuple[float | None, bool, float | None, bool]:
-    """The lower and upper bounds and whether each is exclusive (drafts 4 and 6+ alike)."""
-    low, high = number(schema, "minimum"), number(schema, "maximum")
-    low_x = schema.get("exclusiveMinimum") is True and low is not None
-    high_x = schema.get("exclusiveMaximum") is True and high is not None
-    if not isinstance(schema.get("exclusiveMinimum"), bool):
-        bound = number(schema, "exclusiveMinimum")
-        if bound is not None and (low is None or bound >= low):
-            low, low_x = bound, True
-    if not isinstance(schema.get("exclusiveMaximum"), bool):
-        bound = number(schema, "exclusiveMaximum")
-        if bound is not None and (high is None or bound <= high):
-            high, high_x = bound, True
-    return low, low_x, high, high_x
