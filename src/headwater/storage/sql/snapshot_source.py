@@ -10,6 +10,7 @@ stalls the requests the process is serving; the new snapshot replaces the old on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Iterable
@@ -66,8 +67,20 @@ class SqlSnapshotSource:
         async with self._engine.connect() as conn:
             return await current_revision(conn)
 
-    async def update(self, current: Snapshot) -> Snapshot:
+    @contextlib.asynccontextmanager
+    async def _consistent(self) -> AsyncIterator[AsyncConnection]:
+        """One read transaction whose statements all see the same committed state. PostgreSQL:
+        REPEATABLE READ (under READ COMMITTED each statement sees what committed meanwhile, so a
+        change committed between two reads could be read half: its key new, its policy old).
+        SQLite has one writer, and a change made meanwhile in this process is applied at once after."""
         async with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                yield conn
+
+    async def update(self, current: Snapshot) -> Snapshot:
+        async with self._consistent() as conn:
             found = await changes_since(conn, current.revision)
             if found is None:
                 log.info("revisions after %d are no longer known: rebuilding the snapshot", current.revision)
@@ -80,7 +93,7 @@ class SqlSnapshotSource:
         return await self.load()
 
     async def load(self) -> Snapshot:
-        async with self._engine.connect() as conn, conn.begin():  # one consistent view of every table
+        async with self._consistent() as conn:
             snapshot = await self._load(conn)
         self.full_builds += 1
         return snapshot
