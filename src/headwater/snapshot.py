@@ -118,6 +118,7 @@ class UserView:
     email: str | None  # lower case
     status: str
     groups: tuple[str, ...]  # sorted
+    cost_center: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,9 @@ class Snapshot:
     users: Mapping[str, UserView] = field(default_factory=lambda: MappingProxyType({}))
     group_users: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     email_users: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    #: The cost center of each principal that has one (``user:NAME``, ``serviceaccount:NAME``,
+    #: ``group:NAME``): usage is attributed with it (headwater.policies.plan.attribution).
+    cost_centers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class SnapshotSource(Protocol):

@@ -38,12 +38,14 @@ class ServiceAccountView:
     name: str
     group: str
     status: str
+    cost_center: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class GroupView:
     name: str
     source: str
+    cost_center: str | None = None
 
 
 @dataclass
@@ -99,6 +101,7 @@ class _Indexes:
         self.email_users = persistent(snapshot.email_users).mutate()
         self.unlinked = persistent(snapshot.unlinked_emails).mutate()
         self.external = _as_map(snapshot.external_groups).mutate()
+        self.centers = persistent(snapshot.cost_centers).mutate()
         self.emails: set[str] = set()
 
     def remove_user(self, old: UserView) -> None:
@@ -113,6 +116,7 @@ class _Indexes:
             self._set(self.group_users, group, _without(self.group_users.get(group, ()), old.name))
         self.memberships.pop(principal, None)
         self.disabled.pop(principal, None)
+        self.centers.pop(principal, None)
         del self.users[old.name]
 
     def add_user(self, new: UserView) -> None:
@@ -129,23 +133,31 @@ class _Indexes:
             self.memberships[principal] = new.groups
         if new.status != "active":
             self.disabled[principal] = True
+        if new.cost_center:
+            self.centers[principal] = new.cost_center
 
     def service_account(self, name: str, new: ServiceAccountView | None) -> None:
         principal = f"serviceaccount:{name}"
         self.memberships.pop(principal, None)
         self.disabled.pop(principal, None)
+        self.centers.pop(principal, None)
         if new is not None:
             self.memberships[principal] = (new.group,)
             if new.status != "active":
                 self.disabled[principal] = True
+            if new.cost_center:
+                self.centers[principal] = new.cost_center
 
     def group(self, name: str, new: GroupView | None) -> None:
         principal = f"group:{name}"
         self.external.pop(name, None)
+        self.centers.pop(principal, None)
         if new is None:
             self.memberships.pop(principal, None)
             return
         self.memberships[principal] = (name,)
+        if new.cost_center:
+            self.centers[principal] = new.cost_center
         if new.source == "oidc":
             self.external[name] = True
 
@@ -210,4 +222,5 @@ def apply(snapshot: Snapshot, delta: Delta) -> Snapshot:
         users=users,
         group_users=indexes.group_users.finish(),
         email_users=indexes.email_users.finish(),
+        cost_centers=indexes.centers.finish(),
     )

@@ -54,6 +54,7 @@ class UserSpec(_Strict):
     display_name: str | None = Field(None, max_length=256)
     groups: list[Name] = Field(default_factory=list, max_length=MAX_GROUPS)
     status: Status = "active"
+    cost_center: str | None = Field(None, max_length=128)
 
     @field_validator("groups")
     @classmethod
@@ -76,6 +77,7 @@ class ServiceAccountSpec(_Strict):
     group: Name
     description: str = Field("", max_length=2000)
     status: Status = "active"
+    cost_center: str | None = Field(None, max_length=128)
 
 
 class ServiceAccountCreate(ServiceAccountSpec):

@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from headwater import token_estimate
 from headwater.clock import epoch, monotonic
+from headwater.policies.plan import NO_ATTRIBUTION, Attribution
 from headwater.snapshot import DeploymentView, KeyView, ModelView
+from headwater.usage.event_ids import new_event_id
 from headwater.usage.events import UsageEvent, UsageSink
 
 if TYPE_CHECKING:
@@ -58,6 +60,8 @@ class Call:
     #: The request body's size, and its prompt estimate once made (admission, or before accounting).
     body_bytes: int = 0
     prompt_estimate: int | None = None
+    #: Groups, cost center and admitting policy, frozen when the call was admitted.
+    attribution: Attribution = NO_ATTRIBUTION
 
     async def estimate(self) -> int:
         """The prompt estimate, made once (off the event loop for a large body)."""
@@ -121,6 +125,10 @@ class Call:
             ttft_ms=(first_token_at - self.started) * 1000.0 if first_token_at is not None else None,
             streamed=self.streamed,
             estimated=estimated,
+            event_id=new_event_id(),
+            groups=self.attribution.groups,
+            cost_center=self.attribution.cost_center,
+            policy=self.attribution.policy,
         )
         sink.emit(event)
         return event

@@ -36,6 +36,18 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Attribution:
+    """Who a call is charged to, frozen when it is admitted (:func:`attribution`)."""
+
+    groups: tuple[str, ...] = ()
+    cost_center: str | None = None
+    policy: str | None = None
+
+
+NO_ATTRIBUTION = Attribution()
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     allowed: bool
     policy: PolicyView | None
@@ -47,6 +59,7 @@ class Plan:
     token_rules: tuple[int, ...] = ()
     #: Whether admission needs the prompt's token estimate (any rule other than a request count).
     needs_estimate: bool = False
+    attribution: Attribution = NO_ATTRIBUTION
 
 
 def _targets(policy: PolicyView, principal: str, groups: tuple[str, ...]) -> bool:
@@ -175,6 +188,25 @@ def allowed_models(snapshot: Snapshot, principal: str) -> frozenset[str]:
     )
 
 
+def attribution(
+    snapshot: Snapshot, principal: str, groups: tuple[str, ...], tier: PolicyView | None
+) -> Attribution:
+    """The cost center, most specific first: the caller's own (a user's, a service account's, or
+    for a group's key the group's); then that of the caller's group that the admitting policy
+    targets; then that of its other groups, by name; then the admitting policy's. None: unassigned."""
+    centers = snapshot.cost_centers
+    center = centers.get(principal)
+    if center is None and groups:
+        targeted = [g for g in groups if tier is not None and g in tier.groups]
+        for group in (*targeted, *sorted(groups)):
+            center = centers.get(f"group:{group}")
+            if center is not None:
+                break
+    if center is None and tier is not None:
+        center = tier.spec.costCenter
+    return Attribution(tuple(sorted(groups)), center, tier.name if tier else None)
+
+
 def plan(snapshot: Snapshot, key: KeyView, model: ModelView) -> Plan:
     principal = key.principal
     groups = key.groups if key.groups is not None else snapshot.memberships.get(principal, ())
@@ -202,4 +234,5 @@ def plan(snapshot: Snapshot, key: KeyView, model: ModelView) -> Plan:
         request_rules=tuple(i for i, rule in enumerate(rules) if rule.metric == "requests"),
         token_rules=tuple(i for i, rule in enumerate(rules) if rule.metric == "tokens"),
         needs_estimate=any(rule.metric != "requests" for rule in rules),
+        attribution=attribution(snapshot, principal, groups, tier),
     )

@@ -149,6 +149,12 @@ class PolicySpec(_Strict):
     schedule: ScheduleSpec | None = None
     overLimit: Literal["hard", "soft"] = "hard"
     priority: int = Field(0, ge=-1000, le=1000)
+    costCenter: str | None = Field(
+        None,
+        max_length=128,
+        description="Charged for the calls this policy admits when neither the caller nor its groups "
+        "have a cost center (docs/usage.md).",
+    )
 
 
 class PolicyCreate(PolicySpec):

@@ -42,6 +42,13 @@ class UsageEvent:
     ttft_ms: float | None
     streamed: bool
     estimated: bool
+    #: The event's own id, unique: a replayed event (the journal, a retried batch) is written once.
+    event_id: str = ""
+    #: Attribution frozen at call time (:mod:`headwater.usage.attribution`): the caller's groups
+    #: (sorted), the cost center, and the policy (tier) that admitted the call.
+    groups: tuple[str, ...] = ()
+    cost_center: str | None = None
+    policy: str | None = None
 
 
 class UsageSink(Protocol):

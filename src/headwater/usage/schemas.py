@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from headwater.names import Amount
 
@@ -30,6 +30,11 @@ class UsageEventRead(BaseModel):
     ttft_ms: float | None
     streamed: bool
     estimated: bool
+    groups: list[str] = Field(
+        default_factory=list, description="The caller's groups at the time of the call."
+    )
+    cost_center: str | None = Field(None, description="None: unassigned (docs/usage.md).")
+    policy: str | None = Field(None, description="The policy (tier) that admitted the call.")
 
 
 class UsagePage(BaseModel):

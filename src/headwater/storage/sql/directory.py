@@ -110,6 +110,7 @@ async def list_users(conn: AsyncConnection, names: list[str] | None = None) -> l
             display_name=row["display_name"],
             groups=memberships.get(row["name"], []),
             status=row["status"],
+            cost_center=row["cost_center"],
             role=row["role"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
@@ -129,6 +130,7 @@ async def upsert_user(conn: AsyncConnection, name: str, spec: UserSpec, *, exist
         "email": spec.email,
         "display_name": spec.display_name,
         "status": spec.status,
+        "cost_center": spec.cost_center,
         "updated_at": now,
     }
     if exists:
@@ -156,6 +158,7 @@ def _service_account(row: RowMapping) -> ServiceAccountRead:
         group=row["group_name"],
         description=row["description"],
         status=row["status"],
+        cost_center=row["cost_center"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -184,6 +187,7 @@ async def upsert_service_account(
         "group_name": spec.group,
         "description": spec.description,
         "status": spec.status,
+        "cost_center": spec.cost_center,
         "updated_at": now,
     }
     if by_admin:

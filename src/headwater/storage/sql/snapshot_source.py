@@ -113,7 +113,8 @@ class SqlSnapshotSource:
         disabled: MapMutation[str, bool] = Map[str, bool]().mutate()
         subjects: MapMutation[str, str] = Map[str, str]().mutate()
         email_users: dict[str, list[str]] = {}
-        query = select(users.c.name, users.c.subject, users.c.status, users.c.email)
+        centers: MapMutation[str, str] = Map[str, str]().mutate()
+        query = select(users.c.name, users.c.subject, users.c.status, users.c.email, users.c.cost_center)
         async for rows in _batches(conn, query):
             for row in rows:
                 user = _user_view(row, tuple(member_of.get(row["name"], ())))
@@ -126,21 +127,33 @@ class SqlSnapshotSource:
                     memberships[f"user:{user.name}"] = user.groups
                 if user.status != "active":
                     disabled[f"user:{user.name}"] = True
+                if user.cost_center:
+                    centers[f"user:{user.name}"] = user.cost_center
         keys: MapMutation[str, KeyView] = Map[str, KeyView]().mutate()
         async for rows in _batches(conn, select(api_keys)):
             for row in rows:
                 keys[row["id"]] = _key_view(row)
-        query = select(service_accounts.c.name, service_accounts.c.group_name, service_accounts.c.status)
+        query = select(
+            service_accounts.c.name,
+            service_accounts.c.group_name,
+            service_accounts.c.status,
+            service_accounts.c.cost_center,
+        )
         for row in (await conn.execute(query)).mappings():
             memberships[f"serviceaccount:{row['name']}"] = (row["group_name"],)
             if row["status"] != "active":
                 disabled[f"serviceaccount:{row['name']}"] = True
+            if row["cost_center"]:
+                centers[f"serviceaccount:{row['name']}"] = row["cost_center"]
         external: dict[str, bool] = {}
-        for row in (await conn.execute(select(groups.c.name, groups.c.source))).mappings():
+        query = select(groups.c.name, groups.c.source, groups.c.cost_center)
+        for row in (await conn.execute(query)).mappings():
             # A group-owned key calls as its group: the group's policies govern it.
             memberships[f"group:{row['name']}"] = (row["name"],)
             if row["source"] == "oidc":
                 external[row["name"]] = True
+            if row["cost_center"]:
+                centers[f"group:{row['name']}"] = row["cost_center"]
         models = {model.name: self._model_view(model) for model in await catalog.list_all(conn)}
         await asyncio.sleep(0)
         policies: list[PolicyView] = []
@@ -164,6 +177,7 @@ class SqlSnapshotSource:
             users=all_users,
             group_users=await _map((group, tuple(names)) for group, names in group_users.items()),
             email_users=emails,
+            cost_centers=centers.finish(),
         )
 
     async def _delta(
@@ -194,17 +208,23 @@ class SqlSnapshotSource:
             query = select(service_accounts).where(service_accounts.c.name.in_(named["serviceaccount"]))
             rows = {row["name"]: row for row in (await conn.execute(query)).mappings()}
             delta.service_accounts = {
-                name: ServiceAccountView(name, rows[name]["group_name"], rows[name]["status"])
+                name: ServiceAccountView(
+                    name, rows[name]["group_name"], rows[name]["status"], rows[name]["cost_center"] or None
+                )
                 if name in rows
                 else None
                 for name in named["serviceaccount"]
             }
         user_names = set(named["user"])
         if named["group"]:
-            query = select(groups.c.name, groups.c.source).where(groups.c.name.in_(named["group"]))
+            query = select(groups.c.name, groups.c.source, groups.c.cost_center).where(
+                groups.c.name.in_(named["group"])
+            )
             rows = {row["name"]: row for row in (await conn.execute(query)).mappings()}
             delta.groups = {
-                name: GroupView(name, rows[name]["source"]) if name in rows else None
+                name: GroupView(name, rows[name]["source"], rows[name]["cost_center"] or None)
+                if name in rows
+                else None
                 for name in named["group"]
             }
             for name in named["group"]:
@@ -273,7 +293,7 @@ async def _users(conn: AsyncConnection, names: set[str]) -> dict[str, UserView |
     member_of: dict[str, list[str]] = {}
     for row in (await conn.execute(query)).mappings():
         member_of.setdefault(row["user_name"], []).append(row["group_name"])
-    query = select(users.c.name, users.c.subject, users.c.status, users.c.email).where(
+    query = select(users.c.name, users.c.subject, users.c.status, users.c.email, users.c.cost_center).where(
         users.c.name.in_(names)
     )
     found = {
@@ -285,7 +305,14 @@ async def _users(conn: AsyncConnection, names: set[str]) -> dict[str, UserView |
 
 def _user_view(row: RowMapping, groups_of: tuple[str, ...]) -> UserView:
     email = row["email"].lower() if row["email"] else None
-    return UserView(row["name"], row["subject"] or None, email, row["status"], tuple(sorted(groups_of)))
+    return UserView(
+        row["name"],
+        row["subject"] or None,
+        email,
+        row["status"],
+        tuple(sorted(groups_of)),
+        row["cost_center"] or None,
+    )
 
 
 def _policy_view(policy: PolicyRead) -> PolicyView:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -12,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -19,6 +22,7 @@ from sqlalchemy import (
 )
 
 from headwater.storage.sql.types import Money, UTCDateTime
+from headwater.usage.rollup import BUCKETS
 
 metadata = MetaData(
     naming_convention={
@@ -82,6 +86,7 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("last_login_at", UTCDateTime, nullable=True),
+    Column("cost_center", String(128), nullable=True),
 )
 
 group_members = Table(
@@ -111,6 +116,7 @@ service_accounts = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # Disabled by an admin: a group admin may not enable it again.
     Column("admin_disabled", Boolean, nullable=False, default=False, server_default=false()),
+    Column("cost_center", String(128), nullable=True),
 )
 
 models = Table(
@@ -195,7 +201,60 @@ usage_events = Table(
     Column("ttft_ms", Float, nullable=True),
     Column("streamed", Boolean, nullable=False),
     Column("estimated", Boolean, nullable=False),
+    # Since 0006 (older rows: NULL, reported as unassigned): the event's own id (a replay is written
+    # once), and the attribution frozen at call time: the caller's groups as ``|a|b|``, the cost
+    # center and the policy that admitted the call.
+    Column("event_id", String(32), nullable=True, unique=True),
+    Column("groups", Text, nullable=True),
+    Column("cost_center", String(128), nullable=True),
+    Column("policy", String(128), nullable=True),
 )
+
+
+def _rollup(name: str, *, principals: bool) -> Table:
+    """Usage summed per hour, day or month (:mod:`headwater.usage.rollup`); '' where no value."""
+    dims = ["bucket", *(["key_id", "principal"] if principals else [])]
+    dims += ["model", "deployment", "provider", "cost_center", "policy", "groups", "currency"]
+    columns: list[Column[Any]] = [
+        Column("bucket", UTCDateTime, nullable=False),
+        *(
+            [Column("key_id", String(16), nullable=False), Column("principal", String(160), nullable=False)]
+            if principals
+            else []
+        ),
+        Column("model", String(128), nullable=False),
+        Column("deployment", String(160), nullable=False),
+        Column("provider", String(32), nullable=False),
+        Column("cost_center", String(128), nullable=False),
+        Column("policy", String(128), nullable=False),
+        Column("groups", Text, nullable=False),
+        Column("currency", String(3), nullable=False),
+        Column("requests", BigInteger, nullable=False),
+        Column("successes", BigInteger, nullable=False),
+        Column("prompt_tokens", BigInteger, nullable=False),
+        Column("completion_tokens", BigInteger, nullable=False),
+        # 10^-12 of the currency unit: summed exactly by every engine (NUMERIC on PostgreSQL).
+        Column("cost_units", BigInteger().with_variant(Numeric(38, 0), "postgresql"), nullable=False),
+        Column("latency_ms_sum", Float, nullable=False),
+        Column("ttft_count", BigInteger, nullable=False),
+        Column("ttft_ms_sum", Float, nullable=False),
+        *(Column(f"lat_{i:02d}", BigInteger, nullable=False) for i in range(BUCKETS)),
+        *(Column(f"ttft_{i:02d}", BigInteger, nullable=False) for i in range(BUCKETS)),
+    ]
+    table = Table(name, metadata, *columns)
+    Index(f"uq_{name}_dims", *(table.c[d] for d in dims), unique=True)
+    if principals:
+        Index(f"ix_{name}_key_id_bucket", table.c.key_id, table.c.bucket)
+        Index(f"ix_{name}_principal_bucket", table.c.principal, table.c.bucket)
+    else:
+        Index(f"ix_{name}_bucket", table.c.bucket)
+    return table
+
+
+usage_hourly = _rollup("usage_hourly", principals=True)
+usage_daily = _rollup("usage_daily", principals=False)
+usage_monthly = _rollup("usage_monthly", principals=False)
+ROLLUPS = {"hour": usage_hourly, "day": usage_daily, "month": usage_monthly}
 
 # Usage (and limit) events the database refused for their data: kept whole, never retried.
 dead_letters = Table(

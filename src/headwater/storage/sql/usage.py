@@ -7,18 +7,26 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.paging import decode_cursor, encode_cursor
+from headwater.storage.sql import rollups
 from headwater.storage.sql.refusals import refusals, rows_of
 from headwater.storage.sql.tables import api_keys, usage_events
 from headwater.usage.events import NOT_KEYS, UsageEvent
+from headwater.usage.rollup import groups_of, groups_text, stored_cost
 from headwater.usage.schemas import UsageEventRead
 
 
 class SqlUsageStore:
-    """Writes batches of usage events; a batch the database refuses for its data raises
-    :class:`RejectedEvents` (see :mod:`headwater.storage.sql.refusals`)."""
+    """Writes batches of usage events and their rollups in one transaction; a batch the database
+    refuses for its data raises :class:`RejectedEvents` (see :mod:`headwater.storage.sql.refusals`).
+
+    Writing is idempotent: an event whose ``event_id`` is already stored (a journal replay after a
+    crash, a batch retried after its commit was lost) is skipped, and only the events inserted are
+    added to the rollups."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -33,7 +41,15 @@ class SqlUsageStore:
                 last_used[e.key_id] = e.ts
         with refusals():
             async with self._engine.begin() as conn:
-                await conn.execute(usage_events.insert(), rows)
+                insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+                statement = (
+                    insert(usage_events)
+                    .on_conflict_do_nothing(index_elements=[usage_events.c.event_id])
+                    .returning(usage_events.c.event_id)
+                )
+                stored = set((await conn.execute(statement, rows)).scalars())
+                inserted = [e for e in events if not e.event_id or e.event_id in stored]
+                await rollups.add(conn, inserted)
                 # last_used_at moves in batches, never a write per request; it is not configuration,
                 # so the revision (and every gateway's snapshot) stays as it is.
                 for key_id, ts in sorted(last_used.items()):
@@ -60,7 +76,7 @@ def _row(e: UsageEvent) -> dict[str, Any]:
         "endpoint": e.endpoint,
         "prompt_tokens": e.prompt_tokens,
         "completion_tokens": e.completion_tokens,
-        "cost": e.cost,
+        "cost": stored_cost(e.cost),
         "currency": e.currency,
         "status": e.status,
         "http_status": e.http_status,
@@ -68,6 +84,10 @@ def _row(e: UsageEvent) -> dict[str, Any]:
         "ttft_ms": round(e.ttft_ms, 3) if e.ttft_ms is not None else None,
         "streamed": e.streamed,
         "estimated": e.estimated,
+        "event_id": e.event_id or None,
+        "groups": groups_text(e.groups) or None,
+        "cost_center": e.cost_center,
+        "policy": e.policy,
     }
 
 
@@ -93,6 +113,9 @@ def _read(row: Any) -> UsageEventRead:
         ttft_ms=row["ttft_ms"],
         streamed=row["streamed"],
         estimated=row["estimated"],
+        groups=list(groups_of(row["groups"])),
+        cost_center=row["cost_center"],
+        policy=row["policy"],
     )
 
 

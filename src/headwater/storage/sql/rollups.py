@@ -1,0 +1,199 @@
+"""Rollup rows (:mod:`headwater.usage.rollup`) written with the events, and rebuilt from them.
+
+:func:`add` runs in the transaction that inserts a batch of events and folds in exactly the events
+that were inserted (a replayed event already stored adds nothing), with one upsert per table: the
+rollups equal the events at every commit. Rows are upserted in key order, so that two writers
+(workers, replicas) adding to the same rows never deadlock.
+
+:func:`rebuild` recomputes every rollup from ``since`` (truncated to the month, so that no monthly
+row is half rebuilt) from the stored events, in one transaction, a batch of events at a time.
+Events older than the raw retention are gone; rebuilding a range they covered would lose the
+rollups kept for it, so :func:`rebuild` refuses a ``since`` before the oldest stored event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, delete, false, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from headwater.storage.sql.tables import ROLLUPS, usage_events
+from headwater.usage.events import UsageEvent
+from headwater.usage.rollup import BUCKETS, GRAINS, Measures, RollupKey, fold, groups_of, truncate
+
+_SUMMED = (
+    "requests",
+    "successes",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_units",
+    "latency_ms_sum",
+    "ttft_count",
+    "ttft_ms_sum",
+    *(f"lat_{i:02d}" for i in range(BUCKETS)),
+    *(f"ttft_{i:02d}" for i in range(BUCKETS)),
+)
+_BATCH = 5000
+
+
+def dimensions(table: Table) -> list[str]:
+    names = ["bucket", "key_id", "principal", "model", "deployment", "provider", "cost_center"]
+    names += ["policy", "groups", "currency"]
+    return [name for name in names if name in table.c]
+
+
+def _row(table: Table, key: RollupKey, measures: Measures) -> dict[str, Any]:
+    row: dict[str, Any] = {name: getattr(key, name) for name in dimensions(table)}
+    row.update(
+        requests=measures.requests,
+        successes=measures.successes,
+        prompt_tokens=measures.prompt_tokens,
+        completion_tokens=measures.completion_tokens,
+        cost_units=measures.cost_units,
+        latency_ms_sum=measures.latency_ms_sum,
+        ttft_count=measures.ttft_count,
+        ttft_ms_sum=measures.ttft_ms_sum,
+    )
+    for i in range(BUCKETS):
+        row[f"lat_{i:02d}"] = measures.latency[i]
+        row[f"ttft_{i:02d}"] = measures.ttft[i]
+    return row
+
+
+async def _upsert(conn: AsyncConnection, table: Table, rows: dict[RollupKey, Measures]) -> None:
+    if not rows:
+        return
+    values = [_row(table, key, rows[key]) for key in sorted(rows)]
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c[name] for name in dimensions(table)],
+        set_={name: table.c[name] + statement.excluded[name] for name in _SUMMED},
+    )
+    await conn.execute(statement, values)
+
+
+async def add(conn: AsyncConnection, events: Sequence[UsageEvent]) -> None:
+    """Folds ``events`` (those just inserted) into every rollup table."""
+    for grain in GRAINS:
+        await _upsert(conn, ROLLUPS[grain], fold(events, grain))
+
+
+def event_of(row: Any) -> UsageEvent:
+    """A stored event as the writer had it (enough for :func:`fold`)."""
+    return UsageEvent(
+        ts=row.ts.timestamp(),
+        request_id=row.request_id,
+        key_id=row.key_id,
+        principal=row.principal,
+        model=row.model,
+        deployment=row.deployment,
+        provider=row.provider,
+        endpoint=row.endpoint,
+        prompt_tokens=row.prompt_tokens,
+        completion_tokens=row.completion_tokens,
+        cost=row.cost if isinstance(row.cost, Decimal) else Decimal(str(row.cost)),
+        currency=row.currency,
+        status=row.status,
+        http_status=row.http_status,
+        latency_ms=row.latency_ms,
+        ttft_ms=row.ttft_ms,
+        streamed=row.streamed,
+        estimated=row.estimated,
+        event_id=row.event_id or "",
+        groups=groups_of(row.groups),
+        cost_center=row.cost_center,
+        policy=row.policy,
+    )
+
+
+async def oldest_event(conn: AsyncConnection) -> datetime | None:
+    found: datetime | None = (await conn.execute(select(func.min(usage_events.c.ts)))).scalar()
+    return found
+
+
+async def rebuild(engine: AsyncEngine, since: datetime) -> int:
+    """Recomputes the rollups from ``since`` (its month) on; returns the events folded in.
+
+    Raises ValueError when events that rollups from then on were made of are no longer stored."""
+    async with engine.begin() as conn:
+        await _lock(conn)
+        return await _rebuild(conn, truncate(since, "month"))
+
+
+async def _lock(conn: AsyncConnection) -> None:
+    """Holds off the writers (and other rebuilds) until the transaction ends: a batch committed while
+    the events are being read would otherwise be counted twice, or not at all. SQLite has one writer
+    at a time already."""
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(table.name for table in ROLLUPS.values())
+        await conn.execute(text(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE"))
+    else:
+        await conn.execute(delete(ROLLUPS["month"]).where(false()))  # takes SQLite's write lock
+
+
+async def _rebuild(conn: AsyncConnection, start: datetime) -> int:
+    oldest = await oldest_event(conn)
+    kept_from = truncate(oldest, "hour") if oldest is not None else None
+    if kept_from is not None and start < kept_from and await _rollups_between(conn, start, kept_from):
+        raise ValueError(
+            f"the events before {kept_from.isoformat()} are no longer stored (retention) but their "
+            "rollups are: rebuild from the month after that at the earliest"
+        )
+    for table in ROLLUPS.values():
+        await conn.execute(delete(table).where(table.c.bucket >= start))
+    folded = 0
+    query = (
+        select(usage_events)
+        .where(usage_events.c.ts >= start)
+        .order_by(usage_events.c.id)
+        .execution_options(yield_per=_BATCH)
+    )
+    pending: list[UsageEvent] = []
+    rows = await conn.stream(query)
+    async for row in rows:
+        pending.append(event_of(row))
+        if len(pending) >= _BATCH:
+            folded += await _fold_many(conn, pending)
+            pending = []
+    folded += await _fold_many(conn, pending)
+    return folded
+
+
+async def _fold_many(conn: AsyncConnection, events: list[UsageEvent]) -> int:
+    if events:
+        await add(conn, events)
+    return len(events)
+
+
+async def _rollups_between(conn: AsyncConnection, start: datetime, end: datetime) -> bool:
+    for table in (ROLLUPS["hour"], ROLLUPS["month"]):
+        query = select(table.c.bucket).where(table.c.bucket >= start, table.c.bucket < end).limit(1)
+        if (await conn.execute(query)).first() is not None:
+            return True
+    return False
+
+
+async def backfill(engine: AsyncEngine) -> int:
+    """At start: rolls up the stored events when no rollup exists yet (events written before the
+    rollups were, by an earlier version). Returns the events folded in (0: nothing to do). Several
+    workers starting at once do it once: the first holds the lock, the others then find rollups."""
+    async with engine.connect() as conn:
+        if await _any_rollup(conn) or await oldest_event(conn) is None:
+            return 0
+    async with engine.begin() as conn:
+        await _lock(conn)
+        oldest = await oldest_event(conn)
+        if oldest is None or await _any_rollup(conn):
+            return 0
+        return await _rebuild(conn, truncate(oldest, "month"))
+
+
+async def _any_rollup(conn: AsyncConnection) -> bool:
+    return (await conn.execute(select(ROLLUPS["hour"].c.bucket).limit(1))).first() is not None
