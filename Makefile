@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: run test lint typecheck contracts pytest bench bench-org lock services clean openapi
+.PHONY: run test lint typecheck contracts pytest bench bench-org bench-usage lock services clean openapi
 
 # ---- environments (installed from the lock files, exactly what CI tested) ----
 $(BIN)/python:
@@ -33,8 +33,8 @@ services:
 	@bash scripts/ensure-services.sh
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts deploy/dashboards
+	$(BIN)/ruff format --check src tests bench scripts deploy/dashboards
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
@@ -59,6 +59,11 @@ bench: $(VENV)/.dev-installed
 bench-org: $(VENV)/.dev-installed services
 	@command -v wrk >/dev/null || { echo "bench-org needs wrk (apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/org_scenario.py $(ARGS)
+
+# ---- make bench-usage: 10M usage events over a year on PostgreSQL: queries and writer (issue 12) ----
+# Options after ARGS=, e.g. make bench-usage ARGS="--events 1000000 --runs 10"; needs services.
+bench-usage: $(VENV)/.dev-installed services
+	$(BIN)/python bench/usage_bench.py $(ARGS)
 
 # ---- regenerate docs/openapi.json after changing the admin API ----
 openapi: $(VENV)/.dev-installed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import Callable
@@ -13,6 +14,8 @@ from headwater.admin.app import create_admin_app
 from headwater.admin.auth import IdentityConfig
 from headwater.admin.gate import BodyLimits
 from headwater.admin.signin import SignIn
+from headwater.catalog.runtime import RuntimeScraper
+from headwater.catalog.runtime_export import RuntimeCollector
 from headwater.changes import build_changes
 from headwater.clock import monotonic
 from headwater.control import ControlPlane
@@ -33,19 +36,26 @@ from headwater.limits.failover import FailoverLimiter
 from headwater.limits.memory import MemoryLimiter
 from headwater.limits.redis import RedisLimiter
 from headwater.logs import configure
-from headwater.metrics import Readings, exporter
+from headwater.metrics import Metrics, Readings, exporter
 from headwater.names import parse_duration
+from headwater.policies.quota import LiveLimits
 from headwater.serving.cors import ADMIN_METHODS, GATEWAY_METHODS, ASGIApp, Cors
 from headwater.serving.loop_lag import LoopLag
 from headwater.settings import Settings
 from headwater.snapshot import SnapshotRefresher
-from headwater.storage.sql import migrate
+from headwater.storage.sql import migrate, rollups
 from headwater.storage.sql.database import create_engine, ping
 from headwater.storage.sql.dead_letters import SqlDeadLetterStore
 from headwater.storage.sql.limit_events import SqlLimitEventStore
+from headwater.storage.sql.retention import SqlRetention
 from headwater.storage.sql.snapshot_source import SqlSnapshotSource
 from headwater.storage.sql.usage import SqlUsageStore
 from headwater.storage.sql.usage_history import SqlUsageHistory
+from headwater.usage.fanout import FanOut
+from headwater.usage.journal import Journal, journal_directory
+from headwater.usage.journal_codec import USAGE_CODEC
+from headwater.usage.pruning import Pruner
+from headwater.usage.traces import build_traces
 from headwater.usage.writer import BatchWriter
 
 log = logging.getLogger("headwater")
@@ -161,8 +171,13 @@ class Headwater:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = create_engine(settings.resolved_database_url)
+        self._backfill: asyncio.Task[None] | None = None
         self.snapshots = SnapshotRefresher(
             SqlSnapshotSource(self.engine, settings.credential_env_prefix), settings.snapshot_poll_interval_s
+        )
+        self.journal = Journal(
+            journal_directory(settings.resolved_usage_journal_dir, settings.resolved_database_url),
+            USAGE_CODEC,
         )
         self.usage = BatchWriter(
             SqlUsageStore(self.engine),
@@ -170,12 +185,14 @@ class Headwater:
             batch_size=settings.usage_batch_size,
             buffer_limit=settings.usage_buffer_limit,
             dead_letters=SqlDeadLetterStore(self.engine),
+            journal=self.journal,
         )
         self.upstream = Upstream(
             connect_timeout_s=settings.upstream_connect_timeout_s,
             timeout_s=settings.upstream_timeout_s,
             pool_size=settings.upstream_pool_size,
         )
+        self.runtime = RuntimeScraper(lambda: self.snapshots.current, settings.runtime_scrape_interval_s)
         self.limit_events = BatchWriter(
             SqlLimitEventStore(self.engine),
             flush_interval_s=settings.usage_flush_interval_s,
@@ -184,15 +201,31 @@ class Headwater:
             name="limit events",
             dead_letters=SqlDeadLetterStore(self.engine),
         )
+        self.retention = Pruner(
+            SqlRetention(
+                self.engine,
+                usage_days=settings.usage_retention_days,
+                rollup_days=settings.rollup_retention_days,
+            ).prune
+        )
         self.limiter = build_limiter(settings)
-        self.loop_lag = LoopLag()
+        self.metrics = Metrics(principal_labels=settings.metrics_principal_labels)
+        self.loop_lag = LoopLag(observe=self.metrics.loop_lag.observe)
         admission = Admission(
-            self.limiter, default_max_tokens=settings.default_max_tokens, events=self.limit_events.emit
+            self.limiter,
+            default_max_tokens=settings.default_max_tokens,
+            events=FanOut(self.limit_events.emit, self.metrics.requests.limit).emit,
         )
         self.recount = Recount(SqlUsageHistory(self.engine), admission, lambda: self.snapshots.current)
-        proxy = Proxy(
+        # OpenTelemetry spans of the calls, made from their usage events; None (not imported) when off
+        self.traces = build_traces(
+            settings.otel_endpoint, settings.otel_service_name, lambda: self.snapshots.current
+        )
+        self.proxy = proxy = Proxy(
             upstream=self.upstream,
-            usage=self.usage,
+            usage=FanOut(
+                self.usage.emit, self.metrics.requests.emit, *((self.traces.emit,) if self.traces else ())
+            ),
             admission=admission,
             max_body_bytes=settings.max_body_bytes,
             max_response_bytes=settings.max_response_bytes,
@@ -231,6 +264,9 @@ class Headwater:
             key_rules(settings),
             lambda: self.snapshots.current,
             BodyLimits(settings.admin_max_body_bytes, settings.body_timeout_s),
+            LiveLimits(admission, self.limiter, lambda: self.snapshots.current),
+            runtime=self.runtime,
+            usage_retention_days=settings.usage_retention_days,
         )
         # What /v1/* and /api/* reach: the apps themselves, behind CORS only when origins are listed.
         self.v1: ASGIApp = self.gateway
@@ -263,17 +299,41 @@ class Headwater:
         await self.changes.start()
         await self.verifiers.start()
         await self.upstream.start()
+        await self.runtime.start()
         self.usage.start()
         self.limit_events.start()
+        self.retention.start()
+        self._backfill = asyncio.create_task(self._backfill_rollups(), name="usage-rollup-backfill")
+        self.metrics.start()
+        if self.traces is not None:
+            self.traces.start()
         settle_garbage_collector()
         self.loop_lag.start()  # after start-up: it measures the stalls of a serving worker
 
+    async def _backfill_rollups(self) -> None:
+        """Rolls up the events an earlier version stored before rollups existed (once)."""
+        try:
+            folded = await rollups.backfill(self.engine)
+        except Exception as exc:
+            log.error("rolling up stored usage events failed (run `headwater usage rebuild`): %s", exc)
+        else:
+            if folded:
+                log.info("rolled up %d usage events stored before rollups existed", folded)
+
     async def stop(self) -> None:
         """After the server has drained in-flight requests: flush usage, then close."""
+        if self._backfill is not None:
+            self._backfill.cancel()
+            await asyncio.gather(self._backfill, return_exceptions=True)
         await self.loop_lag.stop()
+        await self.retention.stop()
         await self.usage.close()
         await self.limit_events.close()
+        if self.traces is not None:
+            await self.traces.close()  # bounded: a collector that is down never holds up the stop
+        await self.metrics.stop()  # after the writers: their last counts are in
         await self.limiter.close()
+        await self.runtime.stop()
         await self.upstream.close()
         await self.first_seen.close()
         await self.verifiers.close()
@@ -299,12 +359,22 @@ class Headwater:
                 limits_degraded=lambda: float(degraded.degraded) if degraded else 0.0,
                 limits_degraded_calls=lambda: float(degraded.degraded_calls) if degraded else 0.0,
                 loop_lag_max_s=self.loop_lag.take_max,
-                loop_lag=self.loop_lag.histogram,
-            )
+                requests_in_flight=lambda: float(self.proxy.in_flight),
+                usage_journal_bytes=lambda: float(self.journal.size_bytes),
+                usage_journal_failures=lambda: float(self.journal.failures),
+            ),
+            self.metrics,
+            extra=(RuntimeCollector(self.runtime),),
         )
 
-    async def _ready(self) -> bool:
-        return self.snapshots.healthy() and await ping(self.engine)
+    async def _ready(self) -> list[str]:
+        """What keeps this process from being ready (``/readyz`` says it); empty when ready."""
+        problems = [] if self.snapshots.healthy() else ["the configuration snapshot is stale"]
+        if not await ping(self.engine):
+            problems.append("the database is unreachable")
+        if self.journal.problem:
+            problems.append(f"usage journal: {self.journal.problem}")
+        return problems
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

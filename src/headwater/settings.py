@@ -11,6 +11,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -154,6 +155,38 @@ class Settings(BaseSettings):
     usage_buffer_limit: int = Field(
         200_000, ge=1000, description="Events kept in memory while the DB is down."
     )
+    usage_journal_dir: Path | None = Field(
+        None,
+        description="Where usage events are journaled until the database has them (default: "
+        "<data_dir>/journal); a subdirectory per database.",
+    )
+    usage_retention_days: int = Field(
+        90, ge=1, le=36_500, description="Days usage and limit events are kept (pruned by whole hours)."
+    )
+    rollup_retention_days: int = Field(
+        730, ge=1, le=36_500, description="Days the hourly, daily and monthly usage rollups are kept."
+    )
+
+    # metrics
+    metrics_principal_labels: bool = Field(
+        False, description="Label request, token and cost metrics with the principal and key id too."
+    )
+
+    # traces (OpenTelemetry, optional)
+    otel_endpoint: str = Field(
+        "", description="OTLP/HTTP collector (http://collector:4318): a span per gateway call; empty = off."
+    )
+    otel_service_name: str = Field(
+        "headwater", min_length=1, max_length=256, description="The service.name of Headwater's spans."
+    )
+
+    # runtime metrics of model servers
+    runtime_scrape_interval_s: float = Field(
+        15.0,
+        ge=0,
+        le=3600,
+        description="How often each deployment's server /metrics (vLLM) is read; 0 = never.",
+    )
 
     # logging
     log_format: Literal["text", "json"] = "text"
@@ -216,11 +249,30 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
         return value
 
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _collector_url(cls, value: str) -> str:
+        if value:
+            try:
+                parts = urlsplit(value)
+                parts.port  # noqa: B018 (a bad port raises)
+            except ValueError:
+                parts = None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    "HEADWATER_OTEL_ENDPOINT: use http(s)://HOST[:PORT], e.g. http://collector:4318"
+                )
+        return value
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'headwater.db'}"
+
+    @property
+    def resolved_usage_journal_dir(self) -> Path:
+        return self.usage_journal_dir or self.data_dir / "journal"
 
     @model_validator(mode="after")
     def _shared_limits(self) -> Settings:
@@ -249,6 +301,15 @@ class Settings(BaseSettings):
             and parse_duration(self.keys_default_expiry) > parse_duration(self.keys_max_expiry)
         ):
             raise ValueError("HEADWATER_KEYS_DEFAULT_EXPIRY is longer than HEADWATER_KEYS_MAX_EXPIRY")
+        return self
+
+    @model_validator(mode="after")
+    def _retention(self) -> Settings:
+        if self.rollup_retention_days < self.usage_retention_days:
+            raise ValueError(
+                "HEADWATER_ROLLUP_RETENTION_DAYS is shorter than HEADWATER_USAGE_RETENTION_DAYS: the "
+                "rollups of events still kept would be deleted"
+            )
         return self
 
     @property

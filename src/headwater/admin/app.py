@@ -23,11 +23,13 @@ from headwater.admin.me import MeRead
 from headwater.admin.signin import SignIn
 from headwater.admin.signin import router as signin_router
 from headwater.audit.views import router as audit_router
+from headwater.catalog.runtime import RuntimeScraper
 from headwater.catalog.views import router as models_router
 from headwater.control import ControlPlane
 from headwater.directory.views import router as directory_router
 from headwater.keys.selfservice import KeyRules
 from headwater.keys.views import router as keys_router
+from headwater.policies.quota import LiveLimits
 from headwater.policies.views import router as policies_router
 from headwater.problems import ForbiddenProblem, InvalidProblem, OutsideTenantProblem, Problem
 from headwater.resources.views import router as apply_router
@@ -112,9 +114,14 @@ def create_admin_app(
     key_rules: KeyRules,
     snapshot: Callable[[], Snapshot],
     body_limits: BodyLimits | None = None,
+    live_limits: LiveLimits | None = None,
+    runtime: RuntimeScraper | None = None,
+    usage_retention_days: int = 90,
 ) -> FastAPI:
     """``snapshot`` gives the gateway's current view (what policies allow, for self-service keys);
-    ``body_limits`` bound request bodies (see :mod:`headwater.admin.gate`)."""
+    ``body_limits`` bound request bodies (see :mod:`headwater.admin.gate`); ``live_limits`` is the
+    gateway's limiter, which the quota routes read (none: they answer 503); ``runtime`` the scraper of
+    the model servers' metrics (none: not scraped)."""
     app = FastAPI(
         title="Headwater admin API",
         version=__version__,
@@ -128,6 +135,9 @@ def create_admin_app(
     app.state.signin = signin
     app.state.key_rules = key_rules
     app.state.snapshot = snapshot
+    app.state.runtime = runtime or RuntimeScraper(snapshot, 0.0)  # none: not scraped
+    app.state.live_limits = live_limits
+    app.state.usage_retention_days = usage_retention_days  # raw-event usage queries refuse older ranges
     # The last added runs first: request ids, then the gate (authentication, body bounds), then routes.
     app.add_middleware(AdminGate, cp=control_plane, identity=identity, limits=body_limits or BodyLimits())
     app.add_middleware(RequestIds)

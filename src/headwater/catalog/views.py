@@ -3,17 +3,25 @@
 A model's name may hold ``/`` (``meta-llama/Llama-3.1-8B-Instruct``), so the routes of one model take
 the rest of the path (``{name:path}``): the name may be sent raw or percent-encoded
 (``meta-llama%2FLlama-3.1-8B-Instruct``; the server decodes it before routing). No other route may
-live under ``/models/{name}/...``: it would be read as a model's name.
+live under ``/models/{name}/...``: it would be read as a model's name, except ``GET
+/models/{name}/runtime``, which matches only when ``/runtime`` is sent as such: ``a/runtime`` is the
+runtime of model ``a``, ``a%2Fruntime`` the model named ``a/runtime`` (and ``a%2Fruntime/runtime``
+its runtime).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
 
 from headwater.admin.deps import CallerDep, ControlPlaneDep
 from headwater.catalog import service
+from headwater.catalog.runtime import RuntimeScraper
+from headwater.catalog.runtime_schemas import ModelRuntimeRead, model_runtime_read
 from headwater.catalog.schemas import ModelCreate, ModelPage, ModelRead, ModelSpec
 from headwater.names import MODEL_NAME_MAX, MODEL_NAME_PATTERN
 
@@ -38,6 +46,42 @@ async def list_models(cp: ControlPlaneDep, who: CallerDep) -> ModelPage:
 async def create_model(body: ModelCreate, cp: ControlPlaneDep, who: CallerDep) -> ModelRead:
     spec = ModelSpec.model_validate(body.model_dump(exclude={"name"}))
     return await service.create(cp, body.name, spec, who.origin)
+
+
+class _SentAsRuntime(APIRoute):
+    """Matches only a path whose raw form ends with ``/runtime`` (not ``%2Fruntime``, a name's end)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        raw = scope.get("raw_path")
+        if isinstance(raw, bytes) and not raw.endswith(b"/runtime"):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def runtime_scraper(request: Request) -> RuntimeScraper:
+    scraper: RuntimeScraper = request.app.state.runtime
+    return scraper
+
+
+async def get_model_runtime(
+    name: NamePath,
+    cp: ControlPlaneDep,
+    who: CallerDep,
+    scraper: Annotated[RuntimeScraper, Depends(runtime_scraper)],
+) -> ModelRuntimeRead:
+    """What each deployment's server (vLLM ``/metrics``) reported at the last scrape."""
+    await service.get(cp, name, reads_everything=who.principal.reads_everything)  # 404 when unknown
+    return model_runtime_read(name, scraper.interval_s, scraper.of_model(name) or [])
+
+
+# Before ``GET /{name:path}``, which would take ``a/runtime`` as a name.
+router.add_api_route(
+    "/{name:path}/runtime",
+    get_model_runtime,
+    methods=["GET"],
+    summary="Show a model's runtime metrics",
+    route_class_override=_SentAsRuntime,
+)
 
 
 @router.get("/{name:path}", summary="Show a model")

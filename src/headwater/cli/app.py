@@ -12,6 +12,7 @@ from headwater.cli.apply import apply_command
 from headwater.cli.client import CliError
 from headwater.cli.demo import demo
 from headwater.cli.output import errors
+from headwater.cli.quota import quota
 from headwater.cli.server import migrate_command, serve, sim
 from headwater.cli.whoami import whoami
 
@@ -28,6 +29,7 @@ app.command("migrate")(migrate_command)
 app.command("apply")(apply_command)
 app.command("demo")(demo)
 app.command("whoami")(whoami)
+app.command("quota")(quota)
 app.add_typer(keys.app, name="keys")
 app.add_typer(models.app, name="models")
 app.add_typer(policies.app, name="policies")

@@ -59,6 +59,13 @@ class AdminClient:
         self.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.send(method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The response of a successful call (any content type); errors as :class:`CliError`."""
         try:
             response = self._http.request(method, "/api/v1" + path, **kwargs)
         except httpx.ConnectError:
@@ -74,12 +81,15 @@ class AdminClient:
             raise CliError(f"not authorised: {_describe(response)}{hint}")
         if response.status_code >= 400:
             raise CliError(_describe(response))
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
+        return response
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def get_text(self, path: str, accept: str, **params: Any) -> str:
+        """A GET answered in another format than JSON (``accept``: e.g. ``text/csv``)."""
+        query = {k: v for k, v in params.items() if v is not None}
+        return self.send("GET", path, params=query, headers={"Accept": accept}).text
 
     def post(self, path: str, body: Any = None) -> Any:
         return self.request("POST", path, json=body)

@@ -1,16 +1,21 @@
-"""headwater usage tail"""
+"""headwater usage tail | summary | timeseries | top | report | rebuild"""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 
-from headwater.cli.client import AdminClient
+from headwater.cli import usage_queries
+from headwater.cli.client import AdminClient, CliError
 from headwater.cli.output import console, print_json_line
+from headwater.cli.server import ConfigOption
+from headwater.cli.server import _settings as server_settings
 
-app = typer.Typer(help="Usage events.", no_args_is_help=True)
+app = typer.Typer(help="Usage events, summaries, time series, top lists and reports.", no_args_is_help=True)
 
 
 def _line(event: dict[str, Any]) -> str:
@@ -60,3 +65,43 @@ def tail(
                     time.sleep(interval)
         except KeyboardInterrupt:
             return
+
+
+app.command("summary")(usage_queries.summary)
+app.command("timeseries")(usage_queries.timeseries)
+app.command("top")(usage_queries.top)
+app.command("report")(usage_queries.report)
+
+
+@app.command("rebuild")
+def rebuild(
+    since: Annotated[
+        str, typer.Option("--from", help="A date (2026-01-01) or ISO time; UTC if no timezone.")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Recompute the rollups from the stored events, from the month of --from on (on the database)."""
+    from headwater.storage.sql import rollups
+    from headwater.storage.sql.database import create_engine
+
+    try:
+        start = datetime.fromisoformat(since)
+    except ValueError:
+        raise CliError(f"--from: not a date or ISO time: {since!r}") from None
+    start = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+    settings = server_settings(config)
+
+    async def run() -> int:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            return await rollups.rebuild(engine, start)
+        finally:
+            await engine.dispose()
+
+    try:
+        folded = asyncio.run(run())
+    except ValueError as exc:
+        raise CliError(f"cannot rebuild: {exc}") from None
+    except Exception as exc:
+        raise CliError(f"rebuild failed: {exc}") from None
+    console.print(f"rollups rebuilt from {start:%Y-%m}: {folded} events folded", markup=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from headwater.admin.deps import CallerDep, ControlPlaneDep
 from headwater.directory import accounts, service
@@ -23,6 +23,8 @@ from headwater.directory.schemas import (
     UserSpec,
 )
 from headwater.names import NAME_PATTERN
+from headwater.policies import quota
+from headwater.policies.quota_schemas import QuotaRead
 
 router = APIRouter()
 PathName = Annotated[str, Path(pattern=NAME_PATTERN)]
@@ -44,6 +46,15 @@ async def create_user(body: UserCreate, cp: ControlPlaneDep, who: CallerDep) -> 
 @router.get("/users/{name}", tags=["users"], summary="Show a user")
 async def get_user(name: str, cp: ControlPlaneDep, who: CallerDep) -> UserRead:
     return await service.get_user(cp, name, who)
+
+
+@router.get(
+    "/users/{name}/quota",
+    tags=["users"],
+    summary="How much is left: every limit and budget of the user's calls, without a key and with each key",
+)
+async def user_quota(name: str, request: Request, cp: ControlPlaneDep, who: CallerDep) -> QuotaRead:
+    return await quota.for_user(cp, name, who, request.app.state.live_limits)
 
 
 @router.put("/users/{name}", tags=["users"], summary="Create or replace a user")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import orjson
@@ -33,6 +33,7 @@ PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 ALLOW_PROXY = b"POST"
 ALLOW_MODELS = b"GET"
 ALLOW_PROBE = b"GET, HEAD"
+READY = b'{"status":"ready"}'
 
 
 _PROCESS_PREFIX = os.urandom(8).hex()
@@ -57,7 +58,7 @@ class Gateway:
         *,
         proxy: Proxy,
         snapshots: SnapshotHolder,
-        ready: Callable[[], Awaitable[bool]],
+        ready: Callable[[], Awaitable[Sequence[str]]],
         auth: Authenticator | None = None,
         metrics: Callable[[], bytes] | None = None,
         may_call: MayCall | None = None,
@@ -68,6 +69,7 @@ class Gateway:
         self._proxy = proxy
         self._snapshots = snapshots
         self._ready = ready
+        self._not_ready: list[str] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         authorization = request_id = length = None
@@ -131,9 +133,16 @@ class Gateway:
         elif path == "/metrics" and self._metrics is not None:
             await send_bytes(send, 200, self._metrics(), headers, METRICS_CONTENT_TYPE)
         else:
-            ready = self._snapshots.current.revision >= 0 and await self._ready()
-            body = b'{"status":"ready"}' if ready else b'{"status":"not ready"}'
-            await send_bytes(send, 200 if ready else 503, body, headers)
+            loaded = self._snapshots.current.revision >= 0
+            problems = list(await self._ready()) if loaded else ["no configuration loaded yet"]
+            if problems != self._not_ready:  # said once, when it changes
+                if problems:
+                    log.warning("not ready: %s", "; ".join(problems))
+                elif self._not_ready:
+                    log.info("ready again")
+                self._not_ready = problems
+            body = orjson.dumps({"status": "not ready", "problems": problems}) if problems else READY
+            await send_bytes(send, 503 if problems else 200, body, headers)
 
     async def _models(
         self, send: Send, snapshot: Snapshot, key: KeyView, name: str, headers: Headers

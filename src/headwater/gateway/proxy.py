@@ -43,7 +43,7 @@ from headwater.gateway.upstream import (
 from headwater.serving.body import BodyTimer
 from headwater.serving.deadlines import Deadlines
 from headwater.snapshot import KeyView, Snapshot
-from headwater.usage.events import UsageSink
+from headwater.usage.events import UsageEvent, UsageSink
 
 #: How long the terminal event of a cut stream may wait for a client that does not read.
 FINAL_SEND_S = 5.0
@@ -76,6 +76,8 @@ class Proxy:
         self._body_timer = BodyTimer(body_timeout_s) if body_timeout_s else None
         #: The calls' deadlines and the last event's send bound: a dict entry each, not a timer.
         self._deadlines = Deadlines(DEADLINE_RESOLUTION_S)
+        #: Calls admitted and not finished yet (``headwater_requests_in_flight``).
+        self.in_flight = 0
 
     async def handle(
         self,
@@ -116,13 +118,17 @@ class Proxy:
         call = Call(request_id, key, model, endpoint.name, payload, started, stream)
         call.ticket = ticket
         call.body_bytes = len(raw)
+        call.attribution = self._admission.plan(snapshot, key, model).attribution  # cached per revision
         if ticket is not None:
             call.prompt_estimate = ticket.prompt_estimate
+        self.in_flight += 1
         try:
             await self._forward(call, raw, endpoint.upstream_path, receive, send, headers)
         except GatewayError as error:
             await self._finish(call, status="error", http_status=error.status, usage=None)
             raise
+        finally:
+            self.in_flight -= 1
 
     async def _finish(
         self,
@@ -136,9 +142,35 @@ class Proxy:
         answered: bool | None = None,
     ) -> None:
         """Account for a finished call: one usage event, and the real usage settles the reservation."""
+        await self._settle(
+            call,
+            await self._account(
+                call,
+                status=status,
+                http_status=http_status,
+                usage=usage,
+                completion_estimate=completion_estimate,
+                first_token_at=first_token_at,
+                answered=answered,
+            ),
+        )
+
+    async def _account(
+        self,
+        call: Call,
+        *,
+        status: str,
+        http_status: int,
+        usage: dict[str, Any] | None,
+        completion_estimate: int = 0,
+        first_token_at: float | None = None,
+        answered: bool | None = None,
+    ) -> UsageEvent:
+        """The call's usage event, emitted (journaled) before the response's last bytes are sent: a
+        process killed once the client has its answer has already recorded it."""
         if call.body_bytes >= LARGE_BODY and call.prompt_estimate is None and not trusted(usage):
             await call.estimate()  # the usage event needs the estimate: off the loop, for a large body
-        event = call.record(
+        return call.record(
             self._usage,
             status=status,
             http_status=http_status,
@@ -147,6 +179,9 @@ class Proxy:
             first_token_at=first_token_at,
             answered=answered,
         )
+
+    async def _settle(self, call: Call, event: UsageEvent) -> None:
+        """The real usage settles the reservation (after the response: it never waits on Redis)."""
         if call.ticket is not None:
             await self._admission.settle(
                 call.ticket, event.prompt_tokens, event.completion_tokens, event.cost
@@ -183,6 +218,9 @@ class Proxy:
             except TimeoutError:
                 call.deployment = deployment
                 raise deadline_error(deployment, seconds) from None
+            except GatewayError:  # sent, then it failed (no answer in time, a broken connection)
+                call.deployment = deployment
+                raise
             call.deployment = deployment
             break
         else:
@@ -225,14 +263,15 @@ class Proxy:
         usage = data.get("usage")
         for old, new in sse.rename_pairs(call.deployment.upstream_model, call.model.name):
             raw = raw.replace(old, new)
-        await send_bytes(send, 200, raw, headers)
-        await self._finish(
+        event = await self._account(
             call,
             status="success",
             http_status=200,
             usage=usage if isinstance(usage, dict) else None,
             completion_estimate=0 if trusted(usage) else await _completion_estimate(data, len(raw)),
         )
+        await send_bytes(send, 200, raw, headers)
+        await self._settle(call, event)
 
     async def _stream(
         self,
@@ -289,19 +328,13 @@ class Proxy:
                 response.release()
             else:  # never pool a connection whose body was not read to its end
                 response.close()
-            if not client_left:
-                end = sse.terminal_event(state.failure) if state.failure else b""
-                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                    last = asyncio.get_running_loop().time() + FINAL_SEND_S
-                    with self._deadlines.within(last):
-                        await send({"type": "http.response.body", "body": end, "more_body": False})
             if client_left:
                 status, http_status = "cancelled", 499
             elif state.failure is not None:
                 status, http_status = "error", state.failure.http_status
             else:
                 status, http_status = "success", 200
-            await self._finish(
+            event = await self._account(
                 call,
                 status=status,
                 http_status=http_status,
@@ -310,6 +343,13 @@ class Proxy:
                 first_token_at=state.first_token_at,
                 answered=True,
             )
+            if not client_left:
+                end = sse.terminal_event(state.failure) if state.failure else b""
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    last = asyncio.get_running_loop().time() + FINAL_SEND_S
+                    with self._deadlines.within(last):
+                        await send({"type": "http.response.body", "body": end, "more_body": False})
+            await self._settle(call, event)
 
     async def _upstream_error(
         self, call: Call, response: aiohttp.ClientResponse, send: Send, headers: Headers, deadline: float
@@ -329,8 +369,9 @@ class Proxy:
         if retry_after:
             headers.append((b"retry-after", retry_after))
         body = upstream_errors.client_error_body(raw, deployment, call.model.name)
+        event = await self._account(call, status="error", http_status=status, usage=None)
         await send_bytes(send, status, body, headers, JSON)
-        await self._finish(call, status="error", http_status=status, usage=None)
+        await self._settle(call, event)
 
 
 async def _completion_estimate(response: dict[str, Any], size: int) -> int:

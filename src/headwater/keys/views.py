@@ -21,6 +21,8 @@ from headwater.keys.schemas import (
 )
 from headwater.keys.selfservice import KeyRules
 from headwater.names import OWNER_PATTERN
+from headwater.policies import quota
+from headwater.policies.quota_schemas import QuotaRead
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 
@@ -67,6 +69,11 @@ async def bulk_revoke(body: KeyBulkRevoke, cp: ControlPlaneDep, who: CallerDep) 
 @router.get("/{key_id}", summary="Show a key")
 async def get_key(key_id: str, cp: ControlPlaneDep, who: CallerDep) -> KeyRead:
     return await service.get(cp, key_id, who)
+
+
+@router.get("/{key_id}/quota", summary="How much is left: every limit, budget and capacity the key counts on")
+async def key_quota(key_id: str, request: Request, cp: ControlPlaneDep, who: CallerDep) -> QuotaRead:
+    return await quota.for_key(cp, key_id, who, request.app.state.live_limits)
 
 
 @router.patch("/{key_id}", summary="Change a key's name, description, scope, expiry, limits or status")

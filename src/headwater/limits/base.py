@@ -4,6 +4,7 @@ A :class:`Limit` is a counter with a capacity, over either a rolling window (a s
 ``min(window_s, 60)`` sub-buckets) or a calendar period (a fixed window that resets at its end).
 :meth:`Limiter.reserve` charges several counters at once, all or nothing; :meth:`Limiter.settle`
 later corrects each charge to what was actually used (tokens are known only at the end of a call).
+:meth:`Limiter.peek` reads counters without changing them (what ``GET .../quota`` shows).
 
 Backends compute the raw facts (usage, newest non-empty bucket, the bucket a charge went to) and
 :func:`assemble` turns them into a :class:`Decision`, so every backend answers with the same figures.
@@ -174,6 +175,42 @@ class Rebuilt:
 Recount = Callable[[float], Awaitable[Rebuilt]]
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A counter as :meth:`Limiter.peek` reads it: ``used`` exactly as a reserve would count it, and
+    the seconds until the oldest counted usage leaves a rolling window (``frees_s``: ``remaining``
+    grows then) and until all of it has (``reset_s``, as in :class:`CounterState`). For a period
+    both are the time to its end. Both are 0 when nothing is counted."""
+
+    used: int
+    remaining: int
+    frees_s: float
+    reset_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Peek:
+    """What :meth:`Limiter.peek` read, one :class:`Reading` per limit, at ``now`` (the limiter's own
+    clock: Redis's ``TIME`` unless the caller gave one). ``degraded``: read from a failover's
+    per-process fallback counters, the ones enforced while the shared backend is unreachable."""
+
+    now: float
+    readings: tuple[Reading, ...]
+    degraded: bool = False
+
+
+def reading(limit: Limit, used: int, oldest: int, newest: int, now: float) -> Reading:
+    """A reading from a backend's raw facts: ``used`` in the window or period, and its ``oldest``
+    and ``newest`` non-empty buckets (-1: none; a period uses 0)."""
+    remaining = limit.capacity - used if used < limit.capacity else 0
+    if newest < 0:
+        return Reading(used, remaining, 0.0, 0.0)
+    if limit.rolling:
+        frees = (oldest + limit.buckets) * limit.bucket_s - now
+        return Reading(used, remaining, frees, (newest + limit.buckets) * limit.bucket_s - now)
+    return Reading(used, remaining, limit.end - now, limit.end - now)
+
+
 class Limiter(Protocol):
     async def reserve(self, charges: Sequence[Charge], now: float | None = None) -> Decision: ...
 
@@ -187,6 +224,10 @@ class Limiter(Protocol):
     async def restore(self, recount: Recount) -> None:
         """At start: bring the counters back from the usage history (unless they survived), and keep
         ``recount`` for counters lost later."""
+
+    async def peek(self, limits: Sequence[Limit], now: float | None = None) -> Peek:
+        """Read counters without changing them, with a reserve's window arithmetic: what a reserve
+        of nothing at ``now`` would count. One round trip for all of them on a shared backend."""
 
     async def close(self) -> None: ...
 

@@ -16,6 +16,7 @@ admit what the usage history says is spent.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -24,8 +25,10 @@ from typing import Literal
 from headwater.limits.base import (
     Charge,
     Decision,
+    Limit,
     Limiter,
     LimiterUnavailable,
+    Peek,
     Rebuilding,
     Recount,
     Reservation,
@@ -95,6 +98,23 @@ class FailoverLimiter:
 
     async def seed(self, seeds: Sequence[Seed], now: float | None = None) -> None:
         await self._primary.seed(seeds, now)
+
+    async def peek(self, limits: Sequence[Limit], now: float | None = None) -> Peek:
+        """What the limiter that enforces now counts: the primary's counters; while the primary is
+        unreachable, in mode ``open``, the fallback's (``degraded``), in mode ``closed`` none
+        (``LimiterUnavailable``: every call is refused). A read never probes a lost primary nor
+        marks it lost: that stays the gateway's calls' business."""
+        if not self._degraded:
+            try:
+                return await self._primary.peek(limits, now)
+            except Rebuilding:
+                raise
+            except LimiterUnavailable:
+                if not self._open:
+                    raise
+        elif not self._open:
+            raise LimiterUnavailable("rate limiter unavailable (failing closed)")
+        return dataclasses.replace(await self._fallback.peek(limits, now), degraded=True)
 
     async def restore(self, recount: Recount) -> None:
         """The primary's counters; the fallback's start empty at each outage (they are per process)."""

@@ -12,7 +12,19 @@ import math
 import time
 from collections.abc import Callable, Sequence
 
-from headwater.limits.base import NO_SLOT, Charge, Decision, Limit, Recount, Reservation, Seed, assemble
+from headwater.limits.base import (
+    NO_SLOT,
+    Charge,
+    Decision,
+    Limit,
+    Peek,
+    Reading,
+    Recount,
+    Reservation,
+    Seed,
+    assemble,
+    reading,
+)
 
 PERIOD_GRACE_S = 60.0
 
@@ -41,6 +53,9 @@ class MemoryLimiter:
     async def restore(self, recount: Recount) -> None:
         now = self._clock()
         self.seed_now((await recount(now)).seeds, now)
+
+    async def peek(self, limits: Sequence[Limit], now: float | None = None) -> Peek:
+        return self.peek_now(limits, self._clock() if now is None else now)
 
     async def close(self) -> None:
         self._counters.clear()
@@ -92,6 +107,26 @@ class MemoryLimiter:
         if now >= self._next_sweep:
             self._sweep(now)
         return assemble(self, charges, now, used, newest, slots, denied, never, retry_bucket)
+
+    def peek_now(self, limits: Sequence[Limit], now: float) -> Peek:
+        """The counters as :meth:`reserve_now` counts them; nothing is written, swept or pruned."""
+        readings: list[Reading] = []
+        for limit in limits:
+            buckets = self._counters.get(limit.counter_key)
+            used, oldest, newest = 0, -1, -1
+            if buckets and limit.rolling:
+                cur = math.floor(now / limit.bucket_s)
+                low = cur - limit.buckets
+                for j, v in buckets.items():
+                    if low < j <= cur and v > 0:
+                        used += v
+                        oldest = j if oldest < 0 or j < oldest else oldest
+                        newest = j if j > newest else newest
+            elif buckets and now < limit.end:
+                used = buckets.get(0, 0)
+                oldest = newest = 0 if used > 0 else -1
+            readings.append(reading(limit, used, oldest, newest, now))
+        return Peek(now, tuple(readings))
 
     def settle_now(self, reservation: Reservation, actual: Sequence[int], now: float) -> None:
         charges = reservation.charges

@@ -1,4 +1,4 @@
-"""The shared backend: Redis, one Lua script call (one round trip) per reserve and per settle.
+"""The shared backend: Redis, one Lua script call (one round trip) per reserve, per settle and per peek.
 
 Layout (``prefix`` defaults to ``hw:limit:``):
 
@@ -39,11 +39,13 @@ from headwater.limits.base import (
     Decision,
     Limit,
     LimiterUnavailable,
+    Peek,
     Rebuilding,
     Recount,
     Reservation,
     Seed,
     assemble,
+    reading,
 )
 from headwater.limits.batching import ScriptBatcher
 from headwater.limits.redis_rebuild import WAIT_S, Recovery
@@ -86,6 +88,7 @@ class RedisLimiter:
         self._owns_client = owns_client
         self._reserve = client.register_script(scripts.load("reserve.lua"))
         self._settle = client.register_script(scripts.load("settle.lua"))
+        self._peek = client.register_script(scripts.load("peek.lua"))
         self._batcher = ScriptBatcher(client)
         self._encoding: dict[Limit, tuple[bytes, bytes]] = {}
         self._merged: dict[tuple[str, bytes], dict[tuple[str | bytes, int, Any], list[int]]] = {}
@@ -188,6 +191,31 @@ class RedisLimiter:
             tuple(keys[:-1]),
             parts[0],
         )
+
+    async def peek(self, limits: Sequence[Limit], now: float | None = None) -> Peek:
+        """One read-only script call (``peek.lua``); lost counters are rebuilt first, as for a reserve."""
+        keys: list[bytes] = [self._encoded(limit)[0] for limit in limits]
+        keys.append(self.recovery.sentinel)
+        args: list[Any] = [b"" if now is None else repr(float(now)).encode()]
+        for limit in limits:
+            args += (limit.window, repr(limit.end))
+        deadline = None
+        while True:
+            answer = await self._call(self._peek, keys, args)
+            raw = answer.encode() if isinstance(answer, str) else answer
+            if raw != LOST:
+                break
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + WAIT_S
+            await self.recovery.wait(deadline)
+        parts = raw.split()
+        at = float(parts[0])
+        values = [int(x) for x in parts[1:]]
+        readings = tuple(
+            reading(limit, values[3 * i], values[3 * i + 1], values[3 * i + 2], at)
+            for i, limit in enumerate(limits)
+        )
+        return Peek(at, readings)
 
     async def settle(self, reservation: Reservation, actual: Sequence[int], now: float | None = None) -> None:
         charges = reservation.charges

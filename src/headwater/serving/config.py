@@ -7,6 +7,9 @@ worker (uvicorn pickles the config into each spawned worker):
 - ``supervisor_pid``, the serving process when it supervises workers: a worker's ``load()`` (the
   first thing it does before serving) arranges to exit with it (:mod:`headwater.serving.supervise`).
 
+With workers, the serving process gives them a metrics directory for their lifetime
+(:mod:`headwater.serving.metrics_dir`).
+
 :func:`run` is ``uvicorn.run`` for a ready-made config: one process serves, or the serving process
 supervises ``workers`` processes on one shared socket.
 """
@@ -17,9 +20,10 @@ import os
 from typing import Any
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess
 
+from headwater.serving.metrics_dir import forget_process, metrics_directory
 from headwater.serving.supervise import exit_with_parent
+from headwater.serving.supervisor import Supervisor
 
 PROTOCOL = "headwater.serving.protocol:BoundedHttpToolsProtocol"
 
@@ -45,10 +49,11 @@ class ServingConfig(uvicorn.Config):
 
 def run(config: ServingConfig) -> bool:
     """Serve until stopped. False when a single serving process failed to start."""
-    if config.workers > 1:
-        config.supervisor_pid = os.getpid()
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-        return True
-    server = uvicorn.Server(config)
-    server.run()
-    return server.started
+    with metrics_directory(workers=config.workers > 1):  # what any worker's /metrics reads
+        if config.workers > 1:
+            config.supervisor_pid = os.getpid()
+            Supervisor(config, [config.bind_socket()], on_exit=forget_process).run()
+            return True
+        server = uvicorn.Server(config)
+        server.run()
+        return server.started

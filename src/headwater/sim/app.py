@@ -17,6 +17,7 @@ from headwater.sim.asgi import ASGIApp, Receive, Scope, Send
 from headwater.sim.chunks import StreamFrames
 from headwater.sim.config import SimConfig
 from headwater.sim.directives import FAILURES, Directives, parse_model
+from headwater.sim.metrics import CONTENT_TYPE, SimEngine, Ticket, default_engine
 from headwater.sim.options import chat_options, completion_options
 from headwater.sim.text import canonical, embedding
 
@@ -50,11 +51,13 @@ class _Reply:
 
 
 class SimApp:
-    """Routes ``/health``, ``/v1/models``, ``/v1/chat/completions``, ``/v1/completions`` and
-    ``/v1/embeddings``; anything else is a 404 in OpenAI's error shape."""
+    """Routes ``/health``, ``/metrics`` (vLLM's names, :mod:`headwater.sim.metrics`), ``/v1/models``,
+    ``/v1/chat/completions``, ``/v1/completions`` and ``/v1/embeddings``; anything else is a 404 in
+    OpenAI's error shape. Completions run in ``engine`` (default: :func:`default_engine`)."""
 
-    def __init__(self, config: SimConfig) -> None:
+    def __init__(self, config: SimConfig, engine: SimEngine | None = None) -> None:
         self.config = config
+        self.engine = engine or default_engine(config.max_model_len, (CHAT_MODEL, EMBEDDING_MODEL))
         self._failures = random.Random(config.seed)
         self._ttft = config.ttft_s
         self._interval = config.token_interval_s
@@ -65,6 +68,7 @@ class SimApp:
             "/v1/embeddings": ("POST", self._embeddings),
             "/v1/models": ("GET", self._list_models),
             "/health": ("GET", self._health),
+            "/metrics": ("GET", self._metrics),
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,6 +103,12 @@ class SimApp:
 
     async def _list_models(self, receive: Receive, send: Send) -> None:
         await asgi.send_json(send, 200, self._models)
+
+    async def _metrics(self, receive: Receive, send: Send) -> None:
+        body = self.engine.exposition()
+        headers = [(b"content-type", CONTENT_TYPE), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
     # ---- model requests ----
 
@@ -203,11 +213,16 @@ class SimApp:
         reply = _Reply(
             chat, model, returned, count, prompt_tokens, include_usage, directives, options.logprobs
         )
-        deliver = self._stream(reply, send) if stream else self._respond(reply, send)
+        finished = "abort" if directives.cut else "length" if returned[0].finish == "length" else "stop"
+
+        async def deliver(ticket: Ticket) -> None:
+            await (self._stream(reply, ticket, send) if stream else self._respond(reply, ticket, send))
+
+        run = self.engine.run(model, prompt_tokens, count, finished, deliver)
         if self._ttft > 0 or self._interval > 0 or directives.hang:
-            await asgi.until_disconnect(deliver, receive)
+            await asgi.until_disconnect(run, receive)
         else:
-            await deliver
+            await run
 
     def _room(self, prompt_tokens: int, limit: int | None, param: str) -> int:
         """The most tokens a choice may generate: the request's cap, within the context length."""
@@ -224,13 +239,16 @@ class SimApp:
             )
         return limit if limit is not None else context - prompt_tokens
 
-    async def _respond(self, reply: _Reply, send: Send) -> None:
+    async def _respond(self, reply: _Reply, ticket: Ticket, send: Send) -> None:
         if reply.directives.hang:
             await asyncio.sleep(HANG_SECONDS)
+        if self._ttft > 0:
+            await asyncio.sleep(self._ttft)
+        ticket.first_token()
         longest = max(choice.steps for choice in reply.choices)
-        delay = self._ttft + self._interval * (longest - 1)
-        if delay > 0:
-            await asyncio.sleep(delay)
+        rest = self._interval * (longest - 1)
+        if rest > 0:
+            await asyncio.sleep(rest)
         build = res.chat_completion if reply.chat else res.text_completion
         body = build(
             res.new_id("chatcmpl-" if reply.chat else "cmpl-"),
@@ -244,7 +262,7 @@ class SimApp:
             return await asgi.send_cut_json(send, body)
         await asgi.send_json(send, 200, body)
 
-    async def _stream(self, reply: _Reply, send: Send) -> None:
+    async def _stream(self, reply: _Reply, ticket: Ticket, send: Send) -> None:
         if reply.directives.hang:
             await asyncio.sleep(HANG_SECONDS)
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
@@ -273,6 +291,7 @@ class SimApp:
             closing.append(res.DONE)
         if self._ttft > 0:
             await asyncio.sleep(self._ttft)
+        ticket.first_token()
         if self._interval > 0:
             # One send per step, paced; the closing events travel with the last step.
             for event in events[:-1]:
@@ -283,6 +302,6 @@ class SimApp:
         await send({"type": "http.response.body", "body": b"".join(events + closing), "more_body": cut})
 
 
-def create_sim_app(config: SimConfig) -> ASGIApp:
-    """The simulator's ASGI application for ``config``."""
-    return SimApp(config)
+def create_sim_app(config: SimConfig, engine: SimEngine | None = None) -> ASGIApp:
+    """The simulator's ASGI application for ``config`` (``engine``: see :class:`SimApp`)."""
+    return SimApp(config, engine)

@@ -122,17 +122,21 @@ class Measures:
     ttft: list[int] = field(default_factory=lambda: [0] * BUCKETS)
 
     def add_event(self, event: UsageEvent) -> None:
+        """Adds an event as it is stored (latencies to the microsecond, cost to 10^-12), so that the
+        writer and a rebuild from the stored events fold it the same way."""
         self.requests += 1
         self.successes += event.status == "success"
         self.prompt_tokens += event.prompt_tokens
         self.completion_tokens += event.completion_tokens
         self.cost_units += cost_units(event.cost)
-        self.latency_ms_sum += event.latency_ms
-        self.latency[bucket_of(event.latency_ms)] += 1
+        latency = round(event.latency_ms, 3)
+        self.latency_ms_sum += latency
+        self.latency[bucket_of(latency)] += 1
         if event.ttft_ms is not None:
+            ttft = round(event.ttft_ms, 3)
             self.ttft_count += 1
-            self.ttft_ms_sum += event.ttft_ms
-            self.ttft[bucket_of(event.ttft_ms)] += 1
+            self.ttft_ms_sum += ttft
+            self.ttft[bucket_of(ttft)] += 1
 
     def merge(self, other: Measures) -> None:
         self.requests += other.requests

@@ -19,6 +19,19 @@ Two kinds of failure, told apart by the store (see :class:`headwater.usage.event
 
 ``close`` flushes everything that is left, retrying until its timeout: zero events lost on graceful
 shutdown while the database is reachable.
+
+With a :class:`~headwater.usage.journal.Journal` (usage events), nothing is lost when the process
+is killed or the database stays down either:
+
+- ``emit`` first appends the event to the journal, then to the buffer; what reaches the database is
+  marked done in the journal, in the order the events were appended;
+- when the buffer is full, events stay on disk only (the writer *spills*): once it has written what
+  it holds, the writer reads them back from the journal, a batch at a time, until it has caught up,
+  and then buffers again. Only when the journal cannot be written either does a full buffer drop
+  events (the newest), counted and logged;
+- at start and every ``scan_interval_s``, the writer takes over the journal segments of processes
+  that are gone and writes their events after its own (the store writes each event once);
+- ``close`` leaves what it could not write in the journal, for the next start.
 """
 
 from __future__ import annotations
@@ -29,8 +42,10 @@ import logging
 from collections import deque
 from typing import Generic, TypeVar
 
-from headwater.clock import epoch
+from headwater.clock import epoch, monotonic
 from headwater.usage.events import DeadLetter, DeadLetterStore, EventStore, RejectedEvents, payload_of
+from headwater.usage.journal import Journal
+from headwater.usage.journal_files import Orphan
 
 E = TypeVar("E")
 
@@ -48,6 +63,8 @@ class BatchWriter(Generic[E]):
         name: str = "usage",
         dead_letters: DeadLetterStore | None = None,
         max_backoff_s: float = 5.0,
+        journal: Journal[E] | None = None,
+        scan_interval_s: float = 30.0,
     ) -> None:
         self._name = name
         self._store = store
@@ -62,29 +79,69 @@ class BatchWriter(Generic[E]):
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._failures = 0
+        self._journal = journal
+        self._orphans: deque[Orphan[E]] = deque()
+        self._scan_interval = scan_interval_s
+        self._next_scan = 0.0
         self.written = 0
         self.dropped = 0
         self.dead_lettered = 0
+        #: Events of processes that are gone written from their journal segments.
+        self.replayed = 0
 
     @property
     def pending(self) -> int:
-        return len(self._buffer)
+        """Events not written yet: in the buffer, and kept on disk only while spilling."""
+        return len(self._buffer) + (self._journal.spilled if self._journal else 0)
 
     def emit(self, event: E) -> None:
         buffer = self._buffer
-        buffer.append(event)
-        if len(buffer) > self._buffer_limit:
-            buffer.popleft()
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 10_000 == 0:
-                log.error(
-                    "%s buffer full (database unavailable?): %d events dropped", self._name, self.dropped
-                )
+        journal = self._journal
+        if journal is None:
+            buffer.append(event)
+            if len(buffer) > self._buffer_limit:
+                buffer.popleft()
+                self._drop()
+        else:
+            journaled = journal.append(event)
+            if journal.spill is None:
+                buffer.append(event)
+                if len(buffer) >= self._buffer_limit:
+                    if journaled:  # the next events stay on disk until the buffer has room
+                        journal.start_spill()
+                    elif len(buffer) > self._buffer_limit:  # nowhere to keep it
+                        buffer.pop()
+                        journal.forget_last()
+                        self._drop()
+            elif not journaled:
+                journal.forget_last()
+                self._drop()
         if len(buffer) >= self._batch_size and not self._failures:
             self._wake.set()
 
+    def _drop(self) -> None:
+        self.dropped += 1
+        if self.dropped == 1 or self.dropped % 10_000 == 0:
+            where = "and the journal cannot be written " if self._journal else ""
+            log.error(
+                "%s buffer full %s(database unavailable?): %d events dropped", self._name, where, self.dropped
+            )
+
     def start(self) -> None:
+        if self._journal is not None:
+            self._journal.open()
+            self._scan()
         self._task = asyncio.create_task(self._run(), name=f"{self._name}-writer")
+
+    def _scan(self) -> None:
+        """Take over the journal segments of processes that are gone."""
+        assert self._journal is not None
+        self._next_scan = monotonic() + self._scan_interval
+        found = self._journal.take_orphans()
+        if found:
+            log.info("%s: replaying %d journal segments of stopped processes", self._name, len(found))
+            self._orphans.extend(found)
+            self._wake.set()
 
     async def close(self, timeout_s: float = 30.0) -> None:
         """Stop the background task and flush everything left, retrying until ``timeout_s``."""
@@ -96,13 +153,32 @@ class BatchWriter(Generic[E]):
             self._task = None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while self._buffer:
-            if await self._flush_once():
+        while self._buffer or self._spilling:
+            if await self._flush_once(replay=False):
                 continue
             if loop.time() >= deadline:
-                log.error("%s writer closing with %d events unwritten", self._name, len(self._buffer))
-                return
+                self._unwritten_at_close()
+                break
             await asyncio.sleep(0.2)
+        if self._journal is not None:
+            self._orphans.clear()  # released by the journal: the next start goes on from their marks
+            self._journal.close()
+
+    def _unwritten_at_close(self) -> None:
+        journal = self._journal
+        if journal is None:
+            log.error("%s writer closing with %d events unwritten", self._name, len(self._buffer))
+            return
+        lost = journal.memory_only
+        log.error(
+            "%s writer closing with %d events unwritten: the journal %s keeps %d of them for the next "
+            "start%s",
+            self._name,
+            self.pending,
+            journal.directory,
+            self.pending - lost,
+            f"; {lost} could not be journaled and are lost" if lost else "",
+        )
 
     async def _run(self) -> None:
         while not self._closing:
@@ -116,28 +192,76 @@ class BatchWriter(Generic[E]):
             if self._closing:
                 return
             self._wake.clear()
+            if self._journal is not None:
+                self._journal.retry()
+                if monotonic() >= self._next_scan:
+                    self._scan()
             if await self._drain():
                 self._failures = 0
             else:
                 self._failures = min(self._failures + 1, 30)
 
     async def _drain(self) -> bool:
-        """Full batches while there are some, then what is left of a partial one."""
-        while self._buffer:
+        """Full batches while there are some (from the buffer, the spilled events, the segments to
+        replay), then what is left of a partial one."""
+        while self._buffer or self._spilling or self._replaying:
             if not await self._flush_once():
                 return False
-            if len(self._buffer) < self._batch_size:
+            if len(self._buffer) < self._batch_size and not self._spilling and not self._replaying:
                 break
         return True
 
-    async def _flush_once(self) -> bool:
-        count = min(len(self._buffer), self._batch_size)
-        batch = [self._buffer.popleft() for _ in range(count)]
-        unwritten = await self._write(batch)
-        if unwritten:
-            self._buffer.extendleft(reversed(unwritten))
-            return False
+    async def _flush_once(self, *, replay: bool = True) -> bool:
+        """Writes one batch: this process's events first, then those of a segment to replay."""
+        buffer, journal = self._buffer, self._journal
+        if not buffer and journal is not None and journal.spill is not None:
+            buffer.extend(journal.read_spilled(self._batch_size))  # caught up: buffers again
+        if buffer:
+            count = min(len(buffer), self._batch_size)
+            batch = [buffer.popleft() for _ in range(count)]
+            unwritten = await self._write(batch)
+            if journal is not None and len(batch) > len(unwritten):
+                journal.done(len(batch) - len(unwritten))
+            if unwritten:
+                buffer.extendleft(reversed(unwritten))
+                return False
+            return True
+        if replay and self._replaying:
+            return await self._replay_once(self._orphans[0])
         return True
+
+    @property
+    def _spilling(self) -> bool:
+        return self._journal is not None and self._journal.spill is not None
+
+    @property
+    def _replaying(self) -> bool:
+        """Segments of stopped processes are left to replay (closing, they are left as they are)."""
+        return bool(self._orphans) and not self._closing
+
+    async def _replay_once(self, orphan: Orphan[E]) -> bool:
+        """One batch of a segment left by a process that is gone; deleted once all written."""
+        assert self._journal is not None
+        if not orphan.pending:
+            orphan.pending = orphan.read(self._batch_size)
+            if not orphan.pending:
+                orphan.advance(0)
+                self._journal.finished(orphan)
+                self._orphans.popleft()
+                log.info(
+                    "%s: %d events replayed from the journal segment %s of a stopped process%s",
+                    self._name,
+                    orphan.replayed,
+                    orphan.name,
+                    f" ({orphan.unreadable} unreadable lines skipped)" if orphan.unreadable else "",
+                )
+                return True
+        batch = orphan.pending
+        unwritten = await self._write(batch)
+        orphan.advance(len(batch) - len(unwritten))
+        self.replayed += len(batch) - len(unwritten)
+        orphan.pending = unwritten
+        return not unwritten
 
     async def _write(self, batch: list[E]) -> list[E]:
         """Writes ``batch``, isolating the events the store refuses; returns, in order, what is

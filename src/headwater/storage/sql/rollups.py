@@ -14,11 +14,11 @@ rollups kept for it, so :func:`rebuild` refuses a ``since`` before the oldest st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, delete, false, func, select, text
+from sqlalchemy import Insert, Table, delete, false, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -48,8 +48,12 @@ def dimensions(table: Table) -> list[str]:
     return [name for name in names if name in table.c]
 
 
-def _row(table: Table, key: RollupKey, measures: Measures) -> dict[str, Any]:
-    row: dict[str, Any] = {name: getattr(key, name) for name in dimensions(table)}
+_LATENCY = tuple(f"lat_{i:02d}" for i in range(BUCKETS))
+_TTFT = tuple(f"ttft_{i:02d}" for i in range(BUCKETS))
+
+
+def _row(names: Sequence[str], key: RollupKey, measures: Measures) -> dict[str, Any]:
+    row: dict[str, Any] = {name: getattr(key, name) for name in names}
     row.update(
         requests=measures.requests,
         successes=measures.successes,
@@ -60,23 +64,32 @@ def _row(table: Table, key: RollupKey, measures: Measures) -> dict[str, Any]:
         ttft_count=measures.ttft_count,
         ttft_ms_sum=measures.ttft_ms_sum,
     )
-    for i in range(BUCKETS):
-        row[f"lat_{i:02d}"] = measures.latency[i]
-        row[f"ttft_{i:02d}"] = measures.ttft[i]
+    row.update(zip(_LATENCY, measures.latency, strict=True))
+    row.update(zip(_TTFT, measures.ttft, strict=True))
     return row
+
+
+_UPSERTS: dict[tuple[str, str], Insert] = {}
+
+
+def _upsert_statement(dialect: str, table: Table) -> Insert:
+    """The upsert of ``table`` (built once per engine kind: building it costs more than running it)."""
+    found = _UPSERTS.get((dialect, table.name))
+    if found is None:
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        found = _UPSERTS[dialect, table.name] = statement.on_conflict_do_update(
+            index_elements=[table.c[name] for name in dimensions(table)],
+            set_={name: table.c[name] + statement.excluded[name] for name in _SUMMED},
+        )
+    return found
 
 
 async def _upsert(conn: AsyncConnection, table: Table, rows: dict[RollupKey, Measures]) -> None:
     if not rows:
         return
-    values = [_row(table, key, rows[key]) for key in sorted(rows)]
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c[name] for name in dimensions(table)],
-        set_={name: table.c[name] + statement.excluded[name] for name in _SUMMED},
-    )
-    await conn.execute(statement, values)
+    names = dimensions(table)
+    values = [_row(names, key, rows[key]) for key in sorted(rows)]
+    await conn.execute(_upsert_statement(conn.dialect.name, table), values)
 
 
 async def add(conn: AsyncConnection, events: Sequence[UsageEvent]) -> None:
@@ -140,8 +153,9 @@ async def _lock(conn: AsyncConnection) -> None:
 
 async def _rebuild(conn: AsyncConnection, start: datetime) -> int:
     oldest = await oldest_event(conn)
-    kept_from = truncate(oldest, "hour") if oldest is not None else None
-    if kept_from is not None and start < kept_from and await _rollups_between(conn, start, kept_from):
+    # No event stored at all: every rollup from start on would be lost.
+    kept_from = truncate(oldest, "hour") if oldest is not None else datetime.max.replace(tzinfo=UTC)
+    if start < kept_from and await _rollups_between(conn, start, kept_from):
         raise ValueError(
             f"the events before {kept_from.isoformat()} are no longer stored (retention) but their "
             "rollups are: rebuild from the month after that at the earliest"
@@ -173,9 +187,12 @@ async def _fold_many(conn: AsyncConnection, events: list[UsageEvent]) -> int:
 
 
 async def _rollups_between(conn: AsyncConnection, start: datetime, end: datetime) -> bool:
-    for table in (ROLLUPS["hour"], ROLLUPS["month"]):
-        query = select(table.c.bucket).where(table.c.bucket >= start, table.c.bucket < end).limit(1)
-        if (await conn.execute(query)).first() is not None:
+    """Whether a rollup row from ``start`` on covers time before ``end`` (hours before its hour, days
+    before its day, months before its month): rows that events no longer stored were folded into."""
+    for grain in GRAINS:
+        table = ROLLUPS[grain]
+        query = select(table.c.bucket).where(table.c.bucket >= start, table.c.bucket < truncate(end, grain))
+        if (await conn.execute(query.limit(1))).first() is not None:
             return True
     return False
 

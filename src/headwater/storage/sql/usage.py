@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -15,6 +15,7 @@ from headwater.paging import decode_cursor, encode_cursor
 from headwater.storage.sql import rollups
 from headwater.storage.sql.refusals import refusals, rows_of
 from headwater.storage.sql.tables import api_keys, usage_events
+from headwater.storage.sql.types import UTCDateTime
 from headwater.usage.events import NOT_KEYS, UsageEvent
 from headwater.usage.rollup import groups_of, groups_text, stored_cost
 from headwater.usage.schemas import UsageEventRead
@@ -51,17 +52,24 @@ class SqlUsageStore:
                 inserted = [e for e in events if not e.event_id or e.event_id in stored]
                 await rollups.add(conn, inserted)
                 # last_used_at moves in batches, never a write per request; it is not configuration,
-                # so the revision (and every gateway's snapshot) stays as it is.
-                for key_id, ts in sorted(last_used.items()):
-                    when = datetime.fromtimestamp(ts, UTC)
+                # so the revision (and every gateway's snapshot) stays as it is. One executemany (one
+                # round trip on PostgreSQL), in key order.
+                if last_used:
+                    touched = sorted(last_used.items())
                     await conn.execute(
-                        update(api_keys)
-                        .where(
-                            api_keys.c.id == key_id,
-                            or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < when),
-                        )
-                        .values(last_used_at=when)
+                        _TOUCH, [{"key": k, "when": datetime.fromtimestamp(ts, UTC)} for k, ts in touched]
                     )
+
+
+_WHEN = bindparam("when", type_=UTCDateTime)
+_TOUCH = (
+    update(api_keys)
+    .where(
+        api_keys.c.id == bindparam("key"),
+        or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < _WHEN),
+    )
+    .values(last_used_at=_WHEN)
+)
 
 
 def _row(e: UsageEvent) -> dict[str, Any]:
