@@ -362,6 +362,8 @@ class Headwater:
                 requests_in_flight=lambda: float(self.proxy.in_flight),
                 usage_journal_bytes=lambda: float(self.journal.size_bytes),
                 usage_journal_failures=lambda: float(self.journal.failures),
+                retention_deleted=lambda: float(sum(self.retention.pruned.values())),
+                retention_failures=lambda: float(self.retention.failures),
             ),
             self.metrics,
             extra=(RuntimeCollector(self.runtime),),

@@ -69,6 +69,9 @@ class Readings:
     #: Bytes of usage events kept on disk until the database takes them.
     usage_journal_bytes: Callable[[], float] = _zero
     usage_journal_failures: Callable[[], float] = _zero
+    #: Rows the retention task deleted (events and rollups), and its passes that failed.
+    retention_deleted: Callable[[], float] = _zero
+    retention_failures: Callable[[], float] = _zero
     #: Gateway calls admitted and not finished yet.
     requests_in_flight: Callable[[], float] = _zero
 
@@ -118,6 +121,14 @@ COUNTERS: dict[str, tuple[str, str]] = {
     "usage_journal_failures": (
         "headwater_usage_journal_failures",
         "Times the usage journal could not be written (see /readyz).",
+    ),
+    "retention_deleted": (
+        "headwater_usage_retention_deleted_rows",
+        "Rows of usage events, limit events and rollups deleted as older than their retention.",
+    ),
+    "retention_failures": (
+        "headwater_usage_retention_failures",
+        "Retention passes that failed (the database unreachable): tried again at the next interval.",
     ),
     "usage_dropped": (
         "headwater_usage_events_dropped",

@@ -60,6 +60,10 @@ def generated() -> Iterator[tuple[str, dict[str, Any]]]:
         yield url, json.loads(done.stdout.splitlines()[-1])
 
 
+DIMENSIONS = {"bucket", "key_id", "principal", "model", "deployment", "provider", "cost_center"}
+DIMENSIONS |= {"policy", "groups", "currency"}
+
+
 FLOATS = ("latency_ms_sum", "ttft_ms_sum")  # summed in another order by a rebuild: equal to rounding
 
 
@@ -71,10 +75,6 @@ def rollup_rows(url: str) -> dict[str, dict[tuple[Any, ...], dict[str, Any]]]:
         dims = [name for name in rows[0] if name in DIMENSIONS]
         found[table] = {tuple(row[name] for name in dims): row for row in rows}
     return found
-
-
-DIMENSIONS = {"bucket", "key_id", "principal", "model", "deployment", "provider", "cost_center"}
-DIMENSIONS |= {"policy", "groups", "currency"}
 
 
 def test_every_event_is_written_and_the_rollups_are_what_headwater_computes(

@@ -215,6 +215,8 @@ def test_process_health_metrics(world: Server, client: openai.OpenAI) -> None:
         return (
             s.value("headwater_usage_events_written_total") >= 1
             and s.value("headwater_usage_events_pending") == 0
+            # everything is in the database: nothing waits in the journal (marked just after)
+            and s.value("headwater_usage_journal_bytes") == 0
         )
 
     metrics = wait_for(lambda: (s := scrape(world.url)) and written(s) and s)
@@ -229,7 +231,9 @@ def test_process_health_metrics(world: Server, client: openai.OpenAI) -> None:
         "headwater_signin_failures_unaudited_total",
     ):
         assert metrics.value(name) == 0, name
-    assert metrics.value("headwater_usage_journal_bytes") >= 0
+    assert metrics.value("headwater_usage_journal_failures_total") == 0
+    assert metrics.value("headwater_usage_retention_failures_total") == 0
+    assert metrics.value("headwater_usage_retention_deleted_rows_total") == 0  # nothing old yet
     assert metrics.series("headwater_usage_journal_bytes") == [{}]
     assert metrics.value("headwater_event_loop_lag_seconds_count") > 0
     assert math.isfinite(metrics.value("headwater_event_loop_lag_max_seconds"))

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -257,6 +258,13 @@ def test_a_running_server_prunes_in_the_background(backend: str, tmp_path: Path)
                 assert {datetime.fromisoformat(e["time"]) for e in events} == {recent}
                 limited = admin.get("/usage/limit-events", params={"limit": 100}).json()["items"]
                 assert [datetime.fromisoformat(e["time"]) for e in limited] == [recent]
+                metrics = httpx.get(f"{server.url}/metrics").text
+                deleted = [
+                    line
+                    for line in metrics.splitlines()
+                    if line.startswith("headwater_usage_retention_deleted_rows_total")
+                ]
+                assert deleted and float(deleted[0].split()[-1]) >= 3  # 3 events, their limit events, rollups
         finally:
             log = stop(server.process)
         assert "usage retention: deleted" in log and "usage_events 3" in log

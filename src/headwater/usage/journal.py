@@ -272,8 +272,14 @@ class Journal(Generic[E]):
     # ---- state -----------------------------------------------------------------------------------
     @property
     def size_bytes(self) -> int:
-        """Bytes on disk not known to be in the database yet (own segments, orphans to replay)."""
-        own = sum(segment.size for segment in self._segments if segment.fd >= 0)
+        """Bytes of the segments that hold events not known to be in the database yet (own segments
+        with unwritten events, whole; orphans to replay, what is left of them): 0 when the database
+        has everything."""
+        own = sum(
+            segment.size - segment.start
+            for segment in self._segments
+            if segment.fd >= 0 and segment.appended > segment.done
+        )
         return own + sum(orphan.left_bytes for orphan in self._orphans)
 
     @property

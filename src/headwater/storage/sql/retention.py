@@ -135,26 +135,32 @@ class SqlRetention:
         result: Pruned,
         table: Table,
         row_id: ColumnElement[Any],
-        time: ColumnElement[datetime],
+        when: ColumnElement[datetime],
         cutoff: datetime,
         stopping: Callable[[], bool],
     ) -> None:
-        """Deletes ``table``'s rows with ``time`` before ``cutoff``, oldest first, a batch at a time.
+        """Deletes ``table``'s rows with ``when`` before ``cutoff``, oldest first, a batch at a time.
 
-        Each batch starts at the newest time the previous one deleted (read through the time's
-        index), never rescanning what earlier batches deleted: dead rows not yet vacuumed would make
-        every batch slower than the one before."""
+        On PostgreSQL each batch starts at the newest time the previous one deleted (read through
+        the time's index): rescanning from the oldest would walk every row the earlier batches
+        deleted (dead until vacuumed), each batch slower than the one before. The statement answers
+        only how many rows went and the newest time, so nothing per row reaches the event loop.
+        SQLite removes deleted rows from its indexes at once: each batch starts from the oldest."""
         result.rows.setdefault(table.name, 0)
         after: datetime | None = None
         while not stopping():
-            window = [time < cutoff] if after is None else [time < cutoff, time >= after]
-            chosen = select(row_id).select_from(table).where(*window).order_by(time).limit(self._batch_size)
-            statement = delete(table).where(row_id.in_(chosen.scalar_subquery())).returning(time)
+            window = [when < cutoff] if after is None else [when < cutoff, when >= after]
+            chosen = select(row_id).select_from(table).where(*window).order_by(when).limit(self._batch_size)
+            deleting = delete(table).where(row_id.in_(chosen.scalar_subquery()))
             async with self._engine.begin() as conn:
-                deleted = list((await conn.execute(statement)).scalars())
+                if self._postgres:
+                    gone = deleting.returning(when).cte("gone")
+                    counted = select(func.count(), func.max(gone.c[when.name]))
+                    deleted, after = (await conn.execute(counted)).one()
+                else:
+                    deleted = (await conn.execute(deleting)).rowcount
             result.batches += 1
-            result.rows[table.name] += len(deleted)
-            if len(deleted) < self._batch_size:
+            result.rows[table.name] += deleted
+            if deleted < self._batch_size:
                 return
-            after = max(deleted)
             await asyncio.sleep(self._pause_s)

@@ -14,7 +14,7 @@ rollups kept for it, so :func:`rebuild` refuses a ``since`` before the oldest st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -155,7 +155,9 @@ async def _rebuild(conn: AsyncConnection, start: datetime) -> int:
     oldest = await oldest_event(conn)
     # No event stored at all: every rollup from start on would be lost.
     kept_from = truncate(oldest, "hour") if oldest is not None else datetime.max.replace(tzinfo=UTC)
-    if start < kept_from and await _rollups_between(conn, start, kept_from):
+    if (start < kept_from and await _rollups_between(conn, start, kept_from)) or (
+        oldest is not None and await _month_outlived_its_events(conn, start, oldest)
+    ):
         raise ValueError(
             f"the events before {kept_from.isoformat()} are no longer stored (retention) but their "
             "rollups are: rebuild from the month after that at the earliest"
@@ -195,6 +197,23 @@ async def _rollups_between(conn: AsyncConnection, start: datetime, end: datetime
         if (await conn.execute(query.limit(1))).first() is not None:
             return True
     return False
+
+
+async def _month_outlived_its_events(conn: AsyncConnection, start: datetime, oldest: datetime) -> bool:
+    """Whether the monthly rollup of the oldest event's month counts more calls than the events
+    still stored for that month (its first days pruned along with their hourly and daily rows)."""
+    month = truncate(oldest, "month")
+    if month < start:
+        return False
+    table = ROLLUPS["month"]
+    counted = (await conn.execute(select(func.sum(table.c.requests)).where(table.c.bucket == month))).scalar()
+    if not counted:
+        return False
+    after = (month + timedelta(days=32)).replace(day=1)
+    stored = (
+        await conn.execute(select(func.count()).where(usage_events.c.ts >= month, usage_events.c.ts < after))
+    ).scalar_one()
+    return int(counted) > int(stored)
 
 
 async def backfill(engine: AsyncEngine) -> int:
