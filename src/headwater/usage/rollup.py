@@ -124,19 +124,20 @@ class Measures:
     def add_event(self, event: UsageEvent) -> None:
         """Adds an event as it is stored (latencies to the microsecond, cost to 10^-12), so that the
         writer and a rebuild from the stored events fold it the same way."""
+        self.add(_Parts.of(event))
+
+    def add(self, parts: _Parts) -> None:
         self.requests += 1
-        self.successes += event.status == "success"
-        self.prompt_tokens += event.prompt_tokens
-        self.completion_tokens += event.completion_tokens
-        self.cost_units += cost_units(event.cost)
-        latency = round(event.latency_ms, 3)
-        self.latency_ms_sum += latency
-        self.latency[bucket_of(latency)] += 1
-        if event.ttft_ms is not None:
-            ttft = round(event.ttft_ms, 3)
+        self.successes += parts.success
+        self.prompt_tokens += parts.prompt
+        self.completion_tokens += parts.completion
+        self.cost_units += parts.units
+        self.latency_ms_sum += parts.latency
+        self.latency[parts.latency_bucket] += 1
+        if parts.ttft is not None:
             self.ttft_count += 1
-            self.ttft_ms_sum += ttft
-            self.ttft[bucket_of(ttft)] += 1
+            self.ttft_ms_sum += parts.ttft
+            self.ttft[parts.ttft_bucket] += 1
 
     def merge(self, other: Measures) -> None:
         self.requests += other.requests
@@ -150,6 +151,34 @@ class Measures:
         for i in range(BUCKETS):
             self.latency[i] += other.latency[i]
             self.ttft[i] += other.ttft[i]
+
+
+class _Parts(NamedTuple):
+    """What an event adds to a rollup row, computed once for all three grains."""
+
+    success: bool
+    prompt: int
+    completion: int
+    units: int
+    latency: float
+    latency_bucket: int
+    ttft: float | None
+    ttft_bucket: int
+
+    @classmethod
+    def of(cls, event: UsageEvent) -> _Parts:
+        latency = round(event.latency_ms, 3)
+        ttft = round(event.ttft_ms, 3) if event.ttft_ms is not None else None
+        return cls(
+            event.status == "success",
+            event.prompt_tokens,
+            event.completion_tokens,
+            cost_units(event.cost),
+            latency,
+            bucket_of(latency),
+            ttft,
+            bucket_of(ttft) if ttft is not None else 0,
+        )
 
 
 def key_of(event: UsageEvent, grain: Grain) -> RollupKey:
@@ -168,16 +197,48 @@ def key_of(event: UsageEvent, grain: Grain) -> RollupKey:
     )
 
 
+def fold_all(events: Iterable[UsageEvent]) -> dict[Grain, dict[RollupKey, Measures]]:
+    """The events summed per rollup row of every grain: each event into its hourly row (its measures
+    and dimensions worked out once, one ``datetime`` per hour seen), then the hourly rows into the
+    daily and monthly ones. This runs for every event the gateway writes."""
+    hourly: dict[RollupKey, Measures] = {}
+    hours: dict[int, datetime] = {}
+    for event in events:
+        hour = int(event.ts // 3600)
+        start = hours.get(hour)
+        if start is None:
+            start = hours[hour] = datetime.fromtimestamp(hour * 3600, UTC)
+        key = RollupKey(
+            start,
+            event.key_id,
+            event.principal,
+            event.model,
+            event.deployment,
+            event.provider,
+            event.cost_center or "",
+            event.policy or "",
+            groups_text(event.groups),
+            event.currency,
+        )
+        measures = hourly.get(key)
+        if measures is None:
+            measures = hourly[key] = Measures()
+        measures.add(_Parts.of(event))
+    rows: dict[Grain, dict[RollupKey, Measures]] = {"hour": hourly, "day": {}, "month": {}}
+    for grain in ("day", "month"):
+        coarser = rows[grain]
+        for key, measures in hourly.items():
+            wider = key._replace(bucket=truncate(key.bucket, grain), key_id="", principal="")
+            found = coarser.get(wider)
+            if found is None:
+                found = coarser[wider] = Measures()
+            found.merge(measures)
+    return rows
+
+
 def fold(events: Iterable[UsageEvent], grain: Grain) -> dict[RollupKey, Measures]:
     """The events summed per rollup row of ``grain``."""
-    rows: dict[RollupKey, Measures] = {}
-    for event in events:
-        key = key_of(event, grain)
-        found = rows.get(key)
-        if found is None:
-            found = rows[key] = Measures()
-        found.add_event(event)
-    return rows
+    return fold_all(events)[grain]
 
 
 def percentile(counts: Sequence[int], q: float) -> float | None:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.storage.sql.tables import ROLLUPS, usage_events
 from headwater.usage.events import UsageEvent
-from headwater.usage.rollup import BUCKETS, GRAINS, Measures, RollupKey, fold, groups_of, truncate
+from headwater.usage.rollup import BUCKETS, GRAINS, Measures, RollupKey, fold_all, groups_of, truncate
 
 _SUMMED = (
     "requests",
@@ -94,8 +94,8 @@ async def _upsert(conn: AsyncConnection, table: Table, rows: dict[RollupKey, Mea
 
 async def add(conn: AsyncConnection, events: Sequence[UsageEvent]) -> None:
     """Folds ``events`` (those just inserted) into every rollup table."""
-    for grain in GRAINS:
-        await _upsert(conn, ROLLUPS[grain], fold(events, grain))
+    for grain, rows in fold_all(events).items():
+        await _upsert(conn, ROLLUPS[grain], rows)
 
 
 def event_of(row: Any) -> UsageEvent:
