@@ -307,6 +307,9 @@ class Headwater:
         self.metrics.start()
         if self.traces is not None:
             self.traces.start()
+        # Changes committed while this worker started (the snapshot was loaded before it listened
+        # for them) are served from its first request on, not a poll interval later.
+        await self.snapshots.refresh()
         settle_garbage_collector()
         self.loop_lag.start()  # after start-up: it measures the stalls of a serving worker
 
