@@ -1,8 +1,13 @@
 """The local append-only journal of one process's events: nothing lost when the process is killed
 or the database is down.
 
-Every event is appended before the writer buffers it: one ``os.write`` of one line to a segment
-file opened with ``O_APPEND`` (no fsync, no lock, no thread: about a microsecond). The journal keeps,
+Every event is appended before the writer buffers it: one line copied into the segment file through
+a shared memory map of it (no system call, no fsync, no lock, no thread: well under a microsecond).
+The file's blocks are reserved when the segment is made (``posix_fallocate``), so a full disk is
+found then, never while writing; the kernel writes the dirty pages to the file whether or not the
+process lives on, so a killed process loses nothing (a crash of the host may). A ``write`` per event
+cost 10-30 µs of CPU per call under load: each one updates the file's times through the filesystem's
+journal, where a mapped page is updated once per page written back. The journal keeps,
 per segment, how many events were appended and how many reached the database (``done``, also on
 disk in the segment's mark, see :mod:`headwater.usage.journal_files`). The writer hands events to
 the database in the order they were appended, so "done" is a count from the front:
@@ -24,8 +29,10 @@ a new segment every ``retry_s``. The gateway keeps serving throughout.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
+import mmap
 import os
 import secrets
 from collections import deque
@@ -37,6 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 from headwater.clock import monotonic
 from headwater.usage import journal_files as files
 from headwater.usage.journal_codec import Codec, UnreadableLine
+from headwater.usage.journal_files import Position, Segment
 
 E = TypeVar("E")
 
@@ -56,33 +64,6 @@ def journal_directory(root: Path, database_url: str) -> Path:
         netloc = f"{user.split(':', 1)[0]}@{host}"
     digest = hashlib.sha256(urlunsplit(parts._replace(netloc=netloc)).encode()).hexdigest()
     return root / f"db-{digest[:16]}"
-
-
-class Segment:
-    """A segment file (``name``, its descriptors) or, with ``fd`` -1, events kept in memory only."""
-
-    __slots__ = ("appended", "done", "fd", "mark", "name", "size", "start")
-
-    def __init__(self, name: str | None = None, fd: int = -1, mark: int = -1, start: int = 0) -> None:
-        self.name = name
-        self.fd = fd
-        self.mark = mark
-        self.start = start  # where events begin (after the header)
-        self.size = start  # bytes of whole lines written
-        self.appended = 0
-        self.done = 0
-
-
-class Position:
-    """Where to read the journal back from: a segment, a byte offset, and how many events had been
-    appended before it (journal-wide)."""
-
-    __slots__ = ("index", "offset", "segment")
-
-    def __init__(self, segment: Segment, offset: int, index: int) -> None:
-        self.segment = segment
-        self.offset = offset
-        self.index = index
 
 
 class Journal(Generic[E]):
@@ -135,16 +116,22 @@ class Journal(Generic[E]):
             self.unjournaled += 1
             return False
         line = self._encode(event)
-        try:
-            written = os.write(segment.fd, line)
-        except OSError as exc:
-            self._broken(segment, exc)
-            return False
-        if written != len(line):
-            self._broken(segment, OSError("short write (is the disk full?)"))
-            return False
-        segment.size += written
-        if segment.size >= self._segment_bytes:
+        start = segment.size
+        end = start + len(line)
+        mapped = segment.map
+        if mapped is not None and end <= len(mapped):
+            mapped[start:end] = line
+        else:  # longer than the space reserved: written past it (rare: a huge event)
+            try:
+                written = os.pwrite(segment.fd, line, start)
+            except OSError as exc:
+                self._broken(segment, exc)
+                return False
+            if written != len(line):
+                self._broken(segment, OSError("short write (is the disk full?)"))
+                return False
+        segment.size = end
+        if end >= self._segment_bytes:
             self._rotate()
         return True
 
@@ -294,6 +281,7 @@ class Journal(Generic[E]):
             if segment.fd >= 0 and segment.done >= segment.appended:
                 self._delete(segment)
             elif segment.fd >= 0:
+                segment.seal()
                 files.release(segment.fd, segment.mark)
             segment.fd = segment.mark = -1
         self._current = Segment()
@@ -316,7 +304,19 @@ class Journal(Generic[E]):
         except OSError as exc:
             self._failed(exc)
             return Segment()
-        return Segment(name, fd, mark, len(self._header))
+        try:
+            mapped = self._map(fd)
+        except OSError as exc:
+            files.delete_segment(self.directory, name, fd, mark)
+            self._failed(exc)
+            return Segment()
+        return Segment(name, fd, mark, len(self._header), mapped)
+
+    def _map(self, fd: int) -> mmap.mmap:
+        """Reserve the segment's blocks (ENOSPC now, not a SIGBUS later) and map them."""
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_APPEND)
+        os.posix_fallocate(fd, 0, self._segment_bytes)
+        return mmap.mmap(fd, self._segment_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
 
     def _replace_current(self, segment: Segment) -> None:
         self._current = segment
@@ -324,6 +324,7 @@ class Journal(Generic[E]):
         self.done(0)  # the sealed segments already done go
 
     def _rotate(self) -> None:
+        self._current.seal()
         self._replace_current(self._new_segment())
 
     def _broken(self, segment: Segment, exc: OSError) -> None:
@@ -331,6 +332,7 @@ class Journal(Generic[E]):
         kept in memory only until :meth:`retry` opens a new segment."""
         self._failed(exc)
         segment.appended -= 1
+        segment.seal()
         self._replace_current(Segment())
         self._current.appended = 1
         self.unjournaled += 1
@@ -349,11 +351,14 @@ class Journal(Generic[E]):
         """Everything in the current segment reached the database: start it over, in place."""
         try:
             os.ftruncate(segment.fd, 0)
-            if os.write(segment.fd, self._header) != len(self._header):
+            if os.pwrite(segment.fd, self._header, 0) != len(self._header):
                 raise OSError("short write (is the disk full?)")
+            if segment.map is not None:
+                os.posix_fallocate(segment.fd, 0, self._segment_bytes)  # the map is whole again
             files.write_mark(segment.mark, 0)
         except OSError as exc:  # sealed (all done: deleted); the next events are kept in memory
             self._failed(exc)
+            segment.seal()
             self._replace_current(Segment())
             return
         segment.size = segment.start
@@ -370,6 +375,7 @@ class Journal(Generic[E]):
         return None if found else self._segments[0]
 
     def _delete(self, segment: Segment) -> None:
+        segment.seal()
         if segment.name is not None:
             try:
                 files.delete_segment(self.directory, segment.name, segment.fd, segment.mark)

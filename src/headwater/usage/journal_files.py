@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import mmap
 import os
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -31,6 +32,51 @@ MARK_SUFFIX = ".done"
 NEW_PREFIX = ".new-"
 READ_BYTES = 256 * 1024
 _FLAGS = os.O_RDWR | os.O_CLOEXEC
+
+
+class Segment:
+    """A segment file (``name``, its descriptors) or, with ``fd`` -1, events kept in memory only."""
+
+    __slots__ = ("appended", "done", "fd", "map", "mark", "name", "size", "start")
+
+    def __init__(
+        self,
+        name: str | None = None,
+        fd: int = -1,
+        mark: int = -1,
+        start: int = 0,
+        mapped: mmap.mmap | None = None,
+    ) -> None:
+        self.name = name
+        self.fd = fd
+        self.mark = mark
+        self.map = mapped  # while lines are appended to it; None once sealed
+        self.start = start  # where events begin (after the header)
+        self.size = start  # bytes of whole lines written
+        self.appended = 0
+        self.done = 0
+
+    def seal(self) -> None:
+        """No more lines: unmap, and cut the reserved space past the last line."""
+        if self.map is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.map.close()
+            self.map = None
+            if self.fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self.fd, self.size)
+
+
+class Position:
+    """Where to read the journal back from: a segment, a byte offset, and how many events had been
+    appended before it (journal-wide)."""
+
+    __slots__ = ("index", "offset", "segment")
+
+    def __init__(self, segment: Segment, offset: int, index: int) -> None:
+        self.segment = segment
+        self.offset = offset
+        self.index = index
 
 
 def write_mark(fd: int, done: int) -> None:
