@@ -8,6 +8,7 @@ on PostgreSQL; the rows and the rollups are counted.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import os
@@ -357,3 +358,26 @@ def test_each_database_has_its_own_journal_and_passwords_stay_out_of_its_name(tm
     assert first == journal_directory(tmp_path, "postgresql+asyncpg://hw:other@db1/headwater")
     assert first != journal_directory(tmp_path, "postgresql+asyncpg://hw@db2/headwater")
     assert first.parent == tmp_path and "secret" not in str(first)
+
+
+async def test_a_filesystem_that_cannot_reserve_space_gets_a_write_per_event(
+    journal_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def unsupported(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    monkeypatch.setattr(os, "posix_fallocate", unsupported)
+    store = Store()
+    journal = Journal(journal_dir, USAGE_CODEC, segment_bytes=4096)
+    batch = writer(store, journal)
+    journal.open()
+    for n in range(100):  # several segments' worth, without a memory map
+        batch.emit(event(n, "plain"))
+    assert journal.problem is None and journal.unjournaled == 0
+    lines = b"".join((journal_dir / name).read_bytes() for name in sorted(segments(journal_dir)))
+    assert lines.count(b"\n") == 100 + len(segments(journal_dir))  # the events and each header
+    assert "cannot reserve space" in caplog.text
+    batch.start()
+    await wait_until(lambda: len(store.ids) == 100)
+    await batch.close()
+    assert store.ids == [f"plain-{n}" for n in range(100)]

@@ -29,6 +29,7 @@ a new segment every ``retry_s``. The gateway keeps serving throughout.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import logging
@@ -51,6 +52,8 @@ E = TypeVar("E")
 log = logging.getLogger("headwater.usage")
 
 SEGMENT_BYTES = 64 * 1024 * 1024
+#: What posix_fallocate answers on a filesystem that cannot reserve space.
+_NO_RESERVING = frozenset({errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS, errno.ENODEV})
 TRUNCATE_BYTES = 1024 * 1024
 
 
@@ -93,6 +96,7 @@ class Journal(Generic[E]):
         self._orphans: list[files.Orphan[E]] = []
         self._next_try = 0.0
         self._closed = False
+        self._unmapped = False
         #: While the writer spills (its buffer is full): where the events on disk only begin.
         self.spill: Position | None = None
         #: Events appended (journal-wide; a position's ``index`` counts in it).
@@ -304,12 +308,19 @@ class Journal(Generic[E]):
         except OSError as exc:
             self._failed(exc)
             return Segment()
+        mapped: mmap.mmap | None = None
         try:
             mapped = self._map(fd)
         except OSError as exc:
-            files.delete_segment(self.directory, name, fd, mark)
-            self._failed(exc)
-            return Segment()
+            if exc.errno not in _NO_RESERVING:
+                files.delete_segment(self.directory, name, fd, mark)
+                self._failed(exc)
+                return Segment()
+            if not self._unmapped:  # a filesystem that cannot reserve space: a write per line
+                log.warning(
+                    "usage journal %s: cannot reserve space (%s): one write per event", self.directory, exc
+                )
+                self._unmapped = True
         return Segment(name, fd, mark, len(self._header), mapped)
 
     def _map(self, fd: int) -> mmap.mmap:
