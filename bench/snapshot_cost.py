@@ -33,7 +33,7 @@ from bench.org_generate import DEFAULT_SERVER, Sizes, drop_database, generate
 
 from headwater.clock import utcnow
 from headwater.keys.secret import new_key
-from headwater.main import settle_garbage_collector
+from headwater.serving.garbage import settle_garbage_collector
 from headwater.snapshot_delta import apply
 from headwater.storage.sql import snapshot_source
 from headwater.storage.sql.database import bump_revision, create_engine

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from headwater.metrics import Metrics, Readings, exporter
 from headwater.names import parse_duration
 from headwater.policies.quota import LiveLimits
 from headwater.serving.cors import ADMIN_METHODS, GATEWAY_METHODS, ASGIApp, Cors
+from headwater.serving.garbage import settle_garbage_collector
 from headwater.serving.loop_lag import LoopLag
 from headwater.settings import Settings
 from headwater.snapshot import SnapshotRefresher
@@ -63,19 +63,6 @@ log = logging.getLogger("headwater")
 GATEWAY_PREFIX = "/v1/"
 ADMIN_API_PREFIX = "/api/"
 PROBES = frozenset({"/healthz", "/readyz", "/metrics", "/v1"})
-
-
-def settle_garbage_collector() -> None:
-    """Keep the cyclic GC off the hot path.
-
-    Everything built at start-up (FastAPI, SQLAlchemy, pydantic schemas: most of the heap) lives as
-    long as the process; ``gc.freeze`` moves it out of the collector's sight, so a full collection no
-    longer walks it (that walk showed as 5-10 ms pauses and a share of every request's CPU). Requests
-    allocate many short-lived objects and almost no cycles, so young collections can run less often.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
 
 
 def build_limiter(settings: Settings) -> Limiter:
@@ -303,7 +290,9 @@ class Headwater:
         self.usage.start()
         self.limit_events.start()
         self.retention.start()
-        self._backfill = asyncio.create_task(self._backfill_rollups(), name="usage-rollup-backfill")
+        self._backfill = asyncio.create_task(
+            rollups.backfill_logged(self.engine), name="usage-rollup-backfill"
+        )
         self.metrics.start()
         if self.traces is not None:
             self.traces.start()
@@ -312,16 +301,6 @@ class Headwater:
         await self.snapshots.refresh()
         settle_garbage_collector()
         self.loop_lag.start()  # after start-up: it measures the stalls of a serving worker
-
-    async def _backfill_rollups(self) -> None:
-        """Rolls up the events an earlier version stored before rollups existed (once)."""
-        try:
-            folded = await rollups.backfill(self.engine)
-        except Exception as exc:
-            log.error("rolling up stored usage events failed (run `headwater usage rebuild`): %s", exc)
-        else:
-            if folded:
-                log.info("rolled up %d usage events stored before rollups existed", folded)
 
     async def stop(self) -> None:
         """After the server has drained in-flight requests: flush usage, then close."""

@@ -13,6 +13,7 @@ rollups kept for it, so :func:`rebuild` refuses a ``since`` before the oldest st
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -39,6 +40,7 @@ _SUMMED = (
     *(f"lat_{i:02d}" for i in range(BUCKETS)),
     *(f"ttft_{i:02d}" for i in range(BUCKETS)),
 )
+log = logging.getLogger("headwater.usage")
 _BATCH = 5000
 
 
@@ -233,3 +235,14 @@ async def backfill(engine: AsyncEngine) -> int:
 
 async def _any_rollup(conn: AsyncConnection) -> bool:
     return (await conn.execute(select(ROLLUPS["hour"].c.bucket).limit(1))).first() is not None
+
+
+async def backfill_logged(engine: AsyncEngine) -> None:
+    """:func:`backfill` as a start-up task: what it did or why it failed, logged, never raised."""
+    try:
+        folded = await backfill(engine)
+    except Exception as exc:
+        log.error("rolling up stored usage events failed (run `headwater usage rebuild`): %s", exc)
+    else:
+        if folded:
+            log.info("rolled up %d usage events stored before rollups existed", folded)
