@@ -125,35 +125,11 @@ class Proxy:
         try:
             await self._forward(call, raw, endpoint.upstream_path, receive, send, headers)
         except GatewayError as error:
-            await self._finish(call, status="error", http_status=error.status, usage=None)
+            event = await self._account(call, status="error", http_status=error.status, usage=None)
+            await self._settle(call, event)
             raise
         finally:
             self.in_flight -= 1
-
-    async def _finish(
-        self,
-        call: Call,
-        *,
-        status: str,
-        http_status: int,
-        usage: dict[str, Any] | None,
-        completion_estimate: int = 0,
-        first_token_at: float | None = None,
-        answered: bool | None = None,
-    ) -> None:
-        """Account for a finished call: one usage event, and the real usage settles the reservation."""
-        await self._settle(
-            call,
-            await self._account(
-                call,
-                status=status,
-                http_status=http_status,
-                usage=usage,
-                completion_estimate=completion_estimate,
-                first_token_at=first_token_at,
-                answered=answered,
-            ),
-        )
 
     async def _account(
         self,

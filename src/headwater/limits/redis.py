@@ -167,16 +167,7 @@ class RedisLimiter:
             packed.append(b"%d%s" % (charge.amount, constant))
         keys.append(self.recovery.sentinel)
         args: list[Any] = [b"" if now is None else repr(float(now)).encode(), b" ".join(packed)]
-        deadline = None
-        while True:
-            answer = await self._call(self._reserve, keys, args)
-            raw = answer.encode() if isinstance(answer, str) else answer
-            if raw != LOST:
-                break
-            if deadline is None:
-                deadline = asyncio.get_running_loop().time() + WAIT_S
-            await self.recovery.wait(deadline)
-        parts = raw.split()
+        parts = (await self._call_found(self._reserve, keys, args)).split()
         values = [int(x) for x in parts[2:]]  # denied, never, retry_bucket, then used/newest/slot triples
         return assemble(
             self,
@@ -192,6 +183,19 @@ class RedisLimiter:
             parts[0],
         )
 
+    async def _call_found(self, script: Any, keys: list[bytes], args: list[Any]) -> bytes:
+        """The script's answer once the counters are there: while they are lost, wait (up to
+        ``WAIT_S``) for their rebuild and call again."""
+        deadline = None
+        while True:
+            answer = await self._call(script, keys, args)
+            raw: bytes = answer.encode() if isinstance(answer, str) else answer
+            if raw != LOST:
+                return raw
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + WAIT_S
+            await self.recovery.wait(deadline)
+
     async def peek(self, limits: Sequence[Limit], now: float | None = None) -> Peek:
         """One read-only script call (``peek.lua``); lost counters are rebuilt first, as for a reserve."""
         keys: list[bytes] = [self._encoded(limit)[0] for limit in limits]
@@ -199,16 +203,7 @@ class RedisLimiter:
         args: list[Any] = [b"" if now is None else repr(float(now)).encode()]
         for limit in limits:
             args += (limit.window, repr(limit.end))
-        deadline = None
-        while True:
-            answer = await self._call(self._peek, keys, args)
-            raw = answer.encode() if isinstance(answer, str) else answer
-            if raw != LOST:
-                break
-            if deadline is None:
-                deadline = asyncio.get_running_loop().time() + WAIT_S
-            await self.recovery.wait(deadline)
-        parts = raw.split()
+        parts = (await self._call_found(self._peek, keys, args)).split()
         at = float(parts[0])
         values = [int(x) for x in parts[1:]]
         readings = tuple(
