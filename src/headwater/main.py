@@ -7,11 +7,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from headwater.admin.app import create_admin_app
 from headwater.admin.auth import IdentityConfig
+from headwater.admin.console import DEFAULT_DIRECTORY, Console
 from headwater.admin.gate import BodyLimits
+from headwater.admin.info import ServerInfo
 from headwater.admin.signin import SignIn
 from headwater.catalog.runtime import RuntimeScraper
 from headwater.catalog.runtime_export import RuntimeCollector
@@ -38,7 +41,7 @@ from headwater.logs import configure
 from headwater.metrics import Metrics, Readings, exporter
 from headwater.names import parse_duration
 from headwater.policies.quota import LiveLimits
-from headwater.serving.cors import ADMIN_METHODS, GATEWAY_METHODS, ASGIApp, Cors
+from headwater.serving.cors import ADMIN_HEADERS, ADMIN_METHODS, GATEWAY_METHODS, ASGIApp, Cors
 from headwater.serving.garbage import settle_garbage_collector
 from headwater.serving.loop_lag import LoopLag
 from headwater.settings import Settings
@@ -62,6 +65,7 @@ log = logging.getLogger("headwater")
 
 GATEWAY_PREFIX = "/v1/"
 ADMIN_API_PREFIX = "/api/"
+SIGN_IN_PREFIX = "/auth/"
 PROBES = frozenset({"/healthz", "/readyz", "/metrics", "/v1"})
 
 
@@ -153,10 +157,12 @@ def key_rules(settings: Settings) -> KeyRules:
 
 
 class Headwater:
-    """One process: the gateway on /v1/* and the probes, the admin API on everything else."""
+    """One process: the gateway on /v1/* and the probes, the admin API on /api/* and /auth/*, the web
+    console (built into ``console``) on everything else."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, console: Path = DEFAULT_DIRECTORY) -> None:
         self.settings = settings
+        self.console = Console(console)
         self.engine = create_engine(settings.resolved_database_url)
         self._backfill: asyncio.Task[None] | None = None
         self.snapshots = SnapshotRefresher(
@@ -254,13 +260,14 @@ class Headwater:
             LiveLimits(admission, self.limiter, lambda: self.snapshots.current),
             runtime=self.runtime,
             usage_retention_days=settings.usage_retention_days,
+            info=ServerInfo(settings.public_url, settings.dashboard_url or None),
         )
         # What /v1/* and /api/* reach: the apps themselves, behind CORS only when origins are listed.
         self.v1: ASGIApp = self.gateway
         self.api: ASGIApp = self.admin
         if settings.cors_origins:
             self.v1 = Cors(self.gateway, settings.cors_origins, GATEWAY_METHODS)
-            self.api = Cors(self.admin, settings.cors_origins, ADMIN_METHODS)
+            self.api = Cors(self.admin, settings.cors_origins, ADMIN_METHODS, ADMIN_HEADERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -271,8 +278,10 @@ class Headwater:
                 await self.gateway(scope, receive, send)
             elif path.startswith(ADMIN_API_PREFIX):
                 await self.api(scope, receive, send)
-            else:
+            elif path.startswith(SIGN_IN_PREFIX):
                 await self.admin(scope, receive, send)
+            else:
+                await self.console(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         else:

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     public_url: str = Field(
         "", description="The URL users reach Headwater at (sign-in redirects); default: from the request."
     )
+    dashboard_url: str = Field(
+        "",
+        description="A usage dashboard (Grafana) the console links to; {key_id} is replaced by a key's id.",
+    )
     session_ttl_s: float = Field(12 * 3600, gt=0, description="How long a browser session lasts.")
     trusted_headers: CommaList = Field(
         (), description="User and (optional) groups headers set by a gateway in front: X-Forwarded-User,..."
@@ -252,16 +256,18 @@ class Settings(BaseSettings):
     @field_validator("otel_endpoint")
     @classmethod
     def _collector_url(cls, value: str) -> str:
-        if value:
-            try:
-                parts = urlsplit(value)
-                parts.port  # noqa: B018 (a bad port raises)
-            except ValueError:
-                parts = None
-            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(
-                    "HEADWATER_OTEL_ENDPOINT: use http(s)://HOST[:PORT], e.g. http://collector:4318"
-                )
+        if value and not _web_url(value):
+            raise ValueError("HEADWATER_OTEL_ENDPOINT: use http(s)://HOST[:PORT], e.g. http://collector:4318")
+        return value
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _dashboard_url(cls, value: str) -> str:
+        if value and not _web_url(value.replace("{key_id}", "key")):
+            raise ValueError(
+                "HEADWATER_DASHBOARD_URL: use http(s)://HOST[:PORT]/PATH, e.g. "
+                "https://grafana.example.com/d/headwater?var-key={key_id} ({key_id} is the only placeholder)"
+            )
         return value
 
     @property
@@ -330,6 +336,18 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
         return tuple(sources)
+
+
+def _web_url(value: str) -> bool:
+    """Whether ``value`` is an http(s) URL with a host (and a valid port, if any), nothing odd in it."""
+    if any(char in value for char in '{}<>"\\ ') or not value.isprintable():
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (a bad port raises)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:

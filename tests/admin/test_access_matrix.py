@@ -175,6 +175,7 @@ CREATE_IN_GROUP = {
 
 #: (method, route) → (how to call it, expected outcome per role for (own, other)).
 MATRIX: dict[tuple[str, str], tuple[Build, dict[str, tuple[str, str]]]] = {
+    ("GET", "/api/v1/info"): (fixed("GET", "/info"), EVERYONE),  # public: no authentication at all
     ("GET", "/api/v1/me"): (fixed("GET", "/me"), EVERYONE),
     ("GET", "/api/v1/keys"): (fixed("GET", "/keys"), EVERYONE),
     ("POST", "/api/v1/keys"): (fixed("POST", "/keys", key_body), CREATE_OWN),
@@ -188,6 +189,12 @@ MATRIX: dict[tuple[str, str], tuple[Build, dict[str, tuple[str, str]]]] = {
     ("POST", "/api/v1/keys/{key_id}/rotate"): (key_route("POST", "/rotate"), TENANT_WRITE),
     ("GET", "/api/v1/models"): (fixed("GET", "/models"), EVERYONE),
     ("POST", "/api/v1/models"): (fixed("POST", "/models", model_body), ADMIN_ONLY),
+    ("POST", "/api/v1/models/test-connection"): (
+        fixed(
+            "POST", "/models/test-connection", {"base_url": "http://127.0.0.1:1/v1", "upstream_model": "m"}
+        ),
+        ADMIN_ONLY,
+    ),
     ("GET", "/api/v1/models/{name}"): (named("GET", "models", model_name), EVERYONE),
     ("GET", "/api/v1/models/{name}/runtime"): (
         named("GET", "models", lambda world, role, own: f"{world.model()}/runtime"),
@@ -212,6 +219,10 @@ MATRIX: dict[tuple[str, str], tuple[Build, dict[str, tuple[str, str]]]] = {
     ),
     ("PUT", "/api/v1/users/{name}"): (named("PUT", "users", lambda w, r, o: w.user("ops"), {}), ADMIN_ONLY),
     ("DELETE", "/api/v1/users/{name}"): (named("DELETE", "users", lambda w, r, o: w.user("ops")), ADMIN_ONLY),
+    ("POST", "/api/v1/users/{name}/view-as"): (
+        named("POST", "users", lambda w, r, o: f"{user_name(w, r, o)}/view-as"),
+        ADMIN_ONLY,
+    ),
     ("GET", "/api/v1/groups"): (fixed("GET", "/groups"), EVERYONE),
     ("POST", "/api/v1/groups"): (
         fixed("POST", "/groups", lambda w, r, o: {"name": w.fresh("g")}),

@@ -50,6 +50,7 @@ def test_an_access_token_is_the_user_and_provisions_them(server: Server, oidc: O
             "via": "oidc",
             "groups": ["research"],
             "admin_of": [],
+            "viewing_as_by": None,
         }
         user = admin.get("/users/bob").json()
     assert user["groups"] == ["research"] and user["email"] == "bob@example.com"

@@ -122,6 +122,7 @@ def test_alice_signs_in_with_the_browser_flow(server: Server) -> None:
         "via": "session",
         "groups": ["engineering"],
         "admin_of": [],
+        "viewing_as_by": None,
     }
     with server.admin() as admin:
         user = admin.get("/users/alice").json()

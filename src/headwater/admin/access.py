@@ -15,7 +15,7 @@ import re
 from fastapi import HTTPException, Request, status
 from starlette.routing import compile_path
 
-from headwater.admin.auth import request_id, source_ip
+from headwater.admin.auth import request_id, source_ip, viewer
 from headwater.audit.record import Entry, Origin, record_alone
 from headwater.control import ControlPlane
 from headwater.identity.access import Caller, allowed, tenancy_of
@@ -23,7 +23,8 @@ from headwater.identity.principal import Principal
 
 log = logging.getLogger("headwater.admin")
 
-#: (method, route) → permission, for every admin API route.
+#: (method, route) → permission, for every admin API route but the public ones
+#: (:data:`headwater.admin.gate.OPEN_PATHS`: ``/api/v1/info``, the OpenAPI document).
 PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/me"): "me.read",
     ("GET", "/api/v1/keys"): "key.read",
@@ -38,6 +39,7 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/keys/revoke"): "key.bulk_revoke",
     ("GET", "/api/v1/models"): "model.read",
     ("POST", "/api/v1/models"): "model.create",
+    ("POST", "/api/v1/models/test-connection"): "model.test_connection",
     ("GET", "/api/v1/models/{name:path}"): "model.read",  # a model name may hold /
     ("GET", "/api/v1/models/{name:path}/runtime"): "model.read",
     ("PUT", "/api/v1/models/{name:path}"): "model.update",
@@ -53,6 +55,7 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/users/{name}/quota"): "user.read",
     ("PUT", "/api/v1/users/{name}"): "user.update",
     ("DELETE", "/api/v1/users/{name}"): "user.delete",
+    ("POST", "/api/v1/users/{name}/view-as"): "user.view_as",
     ("GET", "/api/v1/groups"): "group.read",
     ("POST", "/api/v1/groups"): "group.create",
     ("GET", "/api/v1/groups/{name}"): "group.read",
@@ -120,7 +123,7 @@ async def deny(
 async def authorise(request: Request, cp: ControlPlane, principal: Principal) -> Caller:
     path = request.url.path
     permission = permission_for(request.method, path)
-    origin = request_origin(request, principal.actor)
+    origin = request_origin(request, viewer(request) or principal.actor)  # the admin, when viewing as
     if permission is None:
         log.error("admin route %s %s has no permission: refused", request.method, path)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "This route is not open to anyone.")

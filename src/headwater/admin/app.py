@@ -9,19 +9,22 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from headwater import __version__, request_ids
 from headwater.admin.access import deny, target_of
-from headwater.admin.auth import IdentityConfig
+from headwater.admin.auth import IdentityConfig, viewer
 from headwater.admin.deps import CallerDep, bearer_scheme, caller
 from headwater.admin.gate import AdminGate, BodyLimits
+from headwater.admin.info import ServerInfo
+from headwater.admin.info import router as info_router
 from headwater.admin.me import MeRead
 from headwater.admin.signin import SignIn
 from headwater.admin.signin import router as signin_router
+from headwater.admin.view_as import router as view_as_router
 from headwater.audit.views import router as audit_router
 from headwater.catalog.runtime import RuntimeScraper
 from headwater.catalog.views import router as models_router
@@ -42,7 +45,9 @@ accounts, policies, usage, the audit trail and declarative apply.
 
 Authenticate with `Authorization: Bearer <admin token | OIDC access token>`, or sign in with the
 browser at `/auth/login` (a session cookie; state-changing calls then need `X-CSRF-Token`).
-What each role may do is in `docs/identity.md`.
+What each role may do is in `docs/identity.md`. `GET /api/v1/info` is public. An admin may add
+`X-Headwater-View-As: <user>` to a GET to be served as that user, read-only (start with
+`POST /api/v1/users/{name}/view-as`, which is audited).
 
 The OpenAI-compatible gateway (`/v1/*`) is documented by OpenAI's own API reference.
 """
@@ -117,11 +122,12 @@ def create_admin_app(
     live_limits: LiveLimits | None = None,
     runtime: RuntimeScraper | None = None,
     usage_retention_days: int = 90,
+    info: ServerInfo | None = None,
 ) -> FastAPI:
     """``snapshot`` gives the gateway's current view (what policies allow, for self-service keys);
     ``body_limits`` bound request bodies (see :mod:`headwater.admin.gate`); ``live_limits`` is the
     gateway's limiter, which the quota routes read (none: they answer 503); ``runtime`` the scraper of
-    the model servers' metrics (none: not scraped)."""
+    the model servers' metrics (none: not scraped); ``info`` what the public ``/api/v1/info`` tells."""
     app = FastAPI(
         title="Headwater admin API",
         version=__version__,
@@ -138,6 +144,7 @@ def create_admin_app(
     app.state.runtime = runtime or RuntimeScraper(snapshot, 0.0)  # none: not scraped
     app.state.live_limits = live_limits
     app.state.usage_retention_days = usage_retention_days  # raw-event usage queries refuse older ranges
+    app.state.info = info or ServerInfo()
     # The last added runs first: request ids, then the gate (authentication, body bounds), then routes.
     app.add_middleware(AdminGate, cp=control_plane, identity=identity, limits=body_limits or BodyLimits())
     app.add_middleware(RequestIds)
@@ -151,15 +158,17 @@ def create_admin_app(
         usage_router,
         audit_router,
         apply_router,
+        view_as_router,
     )
     for router in routers:
         api.include_router(router)
 
     @api.get("/me", tags=["identity"], summary="Who you are: name, role, groups and how you signed in")
-    async def me(who: CallerDep) -> MeRead:
-        return MeRead.of(who.principal)
+    async def me(who: CallerDep, request: Request) -> MeRead:
+        return MeRead.of(who.principal, viewing_as_by=viewer(request))
 
     app.include_router(api)
+    app.include_router(info_router)  # public: not behind the caller dependency
     app.include_router(signin_router)
 
     @app.exception_handler(RequestValidationError)
@@ -190,9 +199,5 @@ def create_admin_app(
             detail = [{"loc": list(problem.loc), "msg": problem.message, "type": "value_error"}]
             return JSONResponse({"detail": detail}, status_code=problem.status)
         return JSONResponse({"detail": problem.message}, status_code=problem.status)
-
-    @app.get("/", include_in_schema=False)
-    async def _root() -> RedirectResponse:
-        return RedirectResponse("/api/docs")
 
     return app

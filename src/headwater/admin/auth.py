@@ -2,6 +2,9 @@
 
 Tried in that order. A session-authenticated call that changes something must echo the session's
 CSRF token in ``X-CSRF-Token`` (the ``hw_csrf`` cookie holds it); bearer calls need none.
+
+An admin's call carrying ``X-Headwater-View-As: <user>`` is then served as that user, read-only
+(:func:`_viewed`; the audited start is :mod:`headwater.admin.view_as`).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from dataclasses import dataclass, field
 
 from fastapi import HTTPException, Request, status
@@ -26,6 +30,7 @@ from headwater.identity.principal import (
 from headwater.identity.provisioning import ExternalIdentity, provision
 from headwater.identity.trusted import TrustedHeaders
 from headwater.keys.secret import hash_key
+from headwater.names import NAME_PATTERN
 from headwater.storage.sql import identity as repo
 from headwater.storage.sql.identity import UserRecord
 from headwater.storage.sql.tables import admin_tokens
@@ -36,6 +41,10 @@ SESSION_COOKIE = "hw_session"
 CSRF_COOKIE = "hw_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+VIEW_AS_HEADER = "x-headwater-view-as"
+#: The request state's key for the admin (their actor) viewing as the caller, read-only.
+VIEWER_STATE = "viewing_as_by"
+VIEW_AS_METHODS = frozenset({"GET", "HEAD"})
 
 
 @dataclass(frozen=True)
@@ -133,7 +142,40 @@ async def _session(cp: ControlPlane, config: IdentityConfig, request: Request, t
     )
 
 
+def viewer(request: Request) -> str | None:
+    """The admin viewing, read-only, as the caller (``X-Headwater-View-As``); None for anyone else."""
+    found = getattr(request.state, VIEWER_STATE, None)
+    return found if isinstance(found, str) else None
+
+
+async def _viewed(request: Request, cp: ControlPlane, config: IdentityConfig, real: Principal) -> Principal:
+    """The user an admin's call names in ``X-Headwater-View-As``, read-only; ``real`` without it."""
+    name = request.headers.get(VIEW_AS_HEADER)
+    if name is None:
+        return real
+    if not real.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only admins may view as a user (X-Headwater-View-As)")
+    name = name.strip()
+    record = None
+    if re.fullmatch(NAME_PATTERN, name):  # anything else is no user's name: not looked up, not logged
+        async with cp.read() as conn:
+            record = await repo.user_record(conn, name)
+    if record is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "X-Headwater-View-As: no such user.")
+    if record.status != "active":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"The user {name} is disabled: nothing to view as.")
+    if request.method not in VIEW_AS_METHODS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"read-only while viewing as {name}")
+    log.info("%s views as user:%s: %s %s", real.actor, name, request.method, request.url.path)
+    setattr(request.state, VIEWER_STATE, real.actor)
+    return principal_for(record, config, real.via)
+
+
 async def authenticate(request: Request, cp: ControlPlane, config: IdentityConfig) -> Principal:
+    return await _viewed(request, cp, config, await _caller(request, cp, config))
+
+
+async def _caller(request: Request, cp: ControlPlane, config: IdentityConfig) -> Principal:
     authorization = request.headers.get("authorization")
     if authorization:
         scheme, _, token = authorization.partition(" ")

@@ -4,10 +4,11 @@ A pure ASGI middleware in front of every admin route. FastAPI reads and parses a
 before it runs any dependency, so authentication done only by a dependency lets an anonymous
 caller make the process buffer (and parse) whatever it sends. The gate, in this order:
 
-1. **authenticates** every call under ``/api/v1/`` (except the OpenAPI document) with
+1. **authenticates** every call under ``/api/v1/`` (except the OpenAPI document and ``/info``) with
    :func:`headwater.admin.auth.authenticate`, which needs only headers, cookies and the client
-   address. A caller who is not authenticated gets 401 ``{"detail": ...}`` (no validation details:
-   the body was never looked at) and nothing of the body is read. The principal is handed to the
+   address (and serves an admin's ``X-Headwater-View-As`` call as that user, read-only). A caller
+   who is not authenticated gets 401 ``{"detail": ...}`` (no validation details: the body was
+   never looked at) and nothing of the body is read. The principal is handed to the
    ``caller`` dependency in the request's state, so each request authenticates once;
 2. **caps the body** at ``max_body_bytes`` (``HEADWATER_ADMIN_MAX_BODY_BYTES``): a declared
    ``Content-Length`` past it is 413 at once; a body without one is counted as it is read and
@@ -38,7 +39,8 @@ from headwater.control import ControlPlane
 from headwater.serving.body import BodyTimeout, BodyTimer
 
 PROTECTED_PREFIX = "/api/v1/"
-OPEN_PATHS = frozenset({"/api/v1/openapi.json"})
+#: Public: no authentication (and no database work behind them).
+OPEN_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/info"})
 PRINCIPAL_STATE = "principal"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from headwater.identity.principal import Principal, Role, Via
 
@@ -14,9 +14,13 @@ class MeRead(BaseModel):
     via: Via
     groups: list[str]
     admin_of: list[str]
+    viewing_as_by: str | None = Field(
+        description="The admin (their actor) viewing, read-only, as this user with X-Headwater-View-As; "
+        "null when the caller is themself.",
+    )
 
     @classmethod
-    def of(cls, principal: Principal) -> MeRead:
+    def of(cls, principal: Principal, viewing_as_by: str | None = None) -> MeRead:
         return cls(
             actor=principal.actor,
             name=principal.name,
@@ -24,4 +28,5 @@ class MeRead(BaseModel):
             via=principal.via,
             groups=sorted(principal.groups),
             admin_of=sorted(principal.admin_of),
+            viewing_as_by=viewing_as_by,
         )

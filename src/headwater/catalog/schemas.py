@@ -30,7 +30,9 @@ class Pricing(_Strict):
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
 
 
-class DeploymentSpec(_Strict):
+class UpstreamSpec(_Strict):
+    """Where a deployment's server is and how it is called: shared by deployments and connection tests."""
+
     provider: Literal["openai"] = Field(
         "openai", description="openai: any OpenAI-compatible server (vLLM, TGI, Ollama, the simulator)."
     )
@@ -39,6 +41,19 @@ class DeploymentSpec(_Strict):
     credential_env: str | None = Field(
         None, pattern=ENV_NAME, description="Environment variable holding the upstream API key."
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_query(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+        if value.query or value.fragment:
+            raise ValueError("base_url must not have a query or fragment")
+        return value
+
+    def url(self) -> str:
+        return str(self.base_url).rstrip("/")
+
+
+class DeploymentSpec(UpstreamSpec):
     timeout: float | None = Field(
         None,
         gt=0,
@@ -54,15 +69,20 @@ class DeploymentSpec(_Strict):
     )
     weight: int = Field(1, ge=1, le=1000)
 
-    @field_validator("base_url")
-    @classmethod
-    def _no_query(cls, value: AnyHttpUrl) -> AnyHttpUrl:
-        if value.query or value.fragment:
-            raise ValueError("base_url must not have a query or fragment")
-        return value
 
-    def url(self) -> str:
-        return str(self.base_url).rstrip("/")
+class ConnectionTest(UpstreamSpec):
+    """A deployment's server to try (``POST /models/test-connection``): its ``GET {base_url}/models``."""
+
+
+class ConnectionResult(BaseModel):
+    ok: bool = Field(description="The server answered its model list (HTTP 200, OpenAI's JSON shape).")
+    status: int | None = Field(description="The HTTP status it answered; null when it did not answer.")
+    latency_ms: float = Field(description="Milliseconds until the answer was read, or the attempt failed.")
+    upstream_model_listed: bool | None = Field(
+        description="Whether upstream_model is in the list; null when no list was read."
+    )
+    models: list[str] = Field(description="The model ids listed (the first 100).")
+    error: str | None = Field(description="What went wrong, when ok is false.")
 
 
 class ModelLimit(_Strict):

@@ -6,7 +6,8 @@ the rest of the path (``{name:path}``): the name may be sent raw or percent-enco
 live under ``/models/{name}/...``: it would be read as a model's name, except ``GET
 /models/{name}/runtime``, which matches only when ``/runtime`` is sent as such: ``a/runtime`` is the
 runtime of model ``a``, ``a%2Fruntime`` the model named ``a/runtime`` (and ``a%2Fruntime/runtime``
-its runtime).
+its runtime). ``POST /models/test-connection`` takes no name: no model route takes POST, so GET, PUT
+and DELETE on that path still mean a model named ``test-connection``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,17 @@ from starlette.types import Scope
 
 from headwater.admin.deps import CallerDep, ControlPlaneDep
 from headwater.catalog import service
+from headwater.catalog.connection import try_connection
 from headwater.catalog.runtime import RuntimeScraper
 from headwater.catalog.runtime_schemas import ModelRuntimeRead, model_runtime_read
-from headwater.catalog.schemas import ModelCreate, ModelPage, ModelRead, ModelSpec
+from headwater.catalog.schemas import (
+    ConnectionResult,
+    ConnectionTest,
+    ModelCreate,
+    ModelPage,
+    ModelRead,
+    ModelSpec,
+)
 from headwater.names import MODEL_NAME_MAX, MODEL_NAME_PATTERN
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -46,6 +55,13 @@ async def list_models(cp: ControlPlaneDep, who: CallerDep) -> ModelPage:
 async def create_model(body: ModelCreate, cp: ControlPlaneDep, who: CallerDep) -> ModelRead:
     spec = ModelSpec.model_validate(body.model_dump(exclude={"name"}))
     return await service.create(cp, body.name, spec, who.origin)
+
+
+@router.post("/test-connection", summary="Test a deployment's server: GET {base_url}/models")
+async def check_connection(body: ConnectionTest, cp: ControlPlaneDep) -> ConnectionResult:
+    """Whether the server answers its model list, and lists ``upstream_model``: always 200 (see
+    ``ok`` and ``error``), whatever the server does; 5 s at most, 1 MiB read at most."""
+    return await try_connection(body, cp.credential_env_prefix)
 
 
 class _SentAsRuntime(APIRoute):

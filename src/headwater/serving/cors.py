@@ -9,8 +9,9 @@ it:
   the application sees it: a preflight carries no credentials, so it must never reach the gateway's
   key check or the admin gate's authentication. The answer names the origin (never ``*``), the
   methods of the API (:data:`GATEWAY_METHODS`, :data:`ADMIN_METHODS`), the request headers
-  browser apps send (:data:`ALLOWED_HEADERS`, plus any ``x-stainless-*`` header the preflight asks
-  for: the OpenAI and Anthropic SDKs add to that family from one release to the next) and
+  browser apps send (:data:`ALLOWED_HEADERS`; for the admin API :data:`ADMIN_HEADERS`; plus any
+  ``x-stainless-*`` header the preflight asks for: the OpenAI and Anthropic SDKs add to that
+  family from one release to the next) and
   ``Access-Control-Max-Age`` (:data:`MAX_AGE_S`, Chromium's ceiling);
 - **every other request** goes to the application, and its response, errors and server-sent-event
   streams included (the headers travel on ``http.response.start``), carries
@@ -67,6 +68,8 @@ ALLOWED_HEADERS = (
     "anthropic-dangerous-direct-browser-access",
     "x-api-key",
 )
+#: The admin API's own, beyond those: an admin's read-only view as a user (the console's "View as").
+ADMIN_HEADERS = (*ALLOWED_HEADERS, "x-headwater-view-as")
 _SDK_HEADER = re.compile(r"x-stainless-[a-z0-9-]{1,64}")
 _MAX_SDK_HEADERS = 32
 
@@ -130,9 +133,16 @@ def exact_origin(value: str) -> str:
 
 
 class Cors:
-    """CORS headers for the listed ``origins`` in front of ``app``, whose API uses ``methods``."""
+    """CORS headers for the listed ``origins`` in front of ``app``, whose API uses ``methods`` and
+    takes the request ``headers`` (plus the SDKs' ``x-stainless-*`` ones)."""
 
-    def __init__(self, app: ASGIApp, origins: Iterable[str], methods: Sequence[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        origins: Iterable[str],
+        methods: Sequence[str],
+        headers: Sequence[str] = ALLOWED_HEADERS,
+    ) -> None:
         self.app = app
         self._origins = frozenset(origin.encode("ascii") for origin in origins)
         self._preflight: list[tuple[bytes, bytes]] = [
@@ -140,7 +150,7 @@ class Cors:
             (b"access-control-max-age", str(MAX_AGE_S).encode()),
             (b"vary", b"Origin, Access-Control-Request-Headers"),
         ]
-        self._allowed_headers = ", ".join(ALLOWED_HEADERS)
+        self._allowed_headers = ", ".join(headers)
         self._actual: list[tuple[bytes, bytes]] = [
             (b"vary", b"Origin"),
             (b"access-control-expose-headers", ", ".join(EXPOSED_HEADERS).encode()),
