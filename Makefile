@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
+# the built web console (ui/ → src/headwater/console/) and what it is built from
+CONSOLE := src/headwater/console/index.html
+UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
 
-.PHONY: run test lint typecheck contracts pytest bench bench-org bench-usage lock services clean openapi
+.PHONY: run test lint typecheck contracts pytest bench bench-org bench-usage lock services clean openapi console ui-check browser wheel screenshots
 
 # ---- environments (installed from the lock files, exactly what CI tested) ----
 $(BIN)/python:
@@ -23,11 +26,42 @@ $(VENV)/.dev-installed: requirements-dev.lock pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.runtime-installed
 
 # ---- make run: embedded SQLite + built-in simulated models + a demo key ----
-run: $(VENV)/.runtime-installed
+run: $(VENV)/.runtime-installed $(CONSOLE)
 	$(BIN)/headwater demo
 
+# ---- the web console (ui/): npm ci from the lock file, then Vite builds it into the package ----
+
+ui/node_modules/.installed: ui/package-lock.json
+	npm ci --prefix ui --no-audit --no-fund
+	@touch $@
+
+$(CONSOLE): ui/node_modules/.installed $(UI_SOURCES)
+	npm run --prefix ui build
+	@touch $@
+
+console: $(CONSOLE)
+
+# type-check, lint and test the console; its API types must be what docs/openapi.json generates
+ui-check: ui/node_modules/.installed
+	npm run --prefix ui api:check
+	npm run --prefix ui typecheck
+	npm run --prefix ui lint
+	npm run --prefix ui test
+
+# Debian's chromium for the console's browser tests (installed when missing; never a downloaded browser)
+browser:
+	@bash scripts/ensure-browser.sh
+
+# a wheel with the built console inside: pip install needs no Node
+wheel: $(VENV)/.dev-installed $(CONSOLE)
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
+
+# docs/console/*.png: every page, on real data, in Debian's chromium
+screenshots: $(VENV)/.dev-installed $(CONSOLE) browser
+	HEADWATER_SCREENSHOT_DIR=docs/console $(BIN)/python -m pytest tests/console -q -k accessibility
+
 # ---- make test: lint, types, import contracts and the whole suite ----
-test: $(VENV)/.dev-installed services lint typecheck contracts pytest
+test: $(VENV)/.dev-installed services browser lint typecheck contracts ui-check pytest
 
 services:
 	@bash scripts/ensure-services.sh
@@ -42,7 +76,7 @@ typecheck: $(VENV)/.dev-installed
 contracts: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 
-pytest: $(VENV)/.dev-installed tests/oidc/node_modules/.installed
+pytest: $(VENV)/.dev-installed tests/oidc/node_modules/.installed $(CONSOLE)
 	@bash scripts/pytest.sh
 
 # the real OpenID Connect provider the identity tests run (npm's oidc-provider, see tests/oidc)

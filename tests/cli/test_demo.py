@@ -50,6 +50,9 @@ def test_demo_prints_snippets_that_work(tmp_path: Path) -> None:
         assert "Warning" not in banner, banner  # a newcomer sees only our own words at start
         assert f"http://127.0.0.1:{port}/v1" in banner
         assert f"http://127.0.0.1:{port}/api/docs" in banner
+        # the console comes first (make run builds it), then how to sign in to it
+        assert banner.index("Console") < banner.index("Gateway (OpenAI-compatible)"), banner
+        assert f"http://127.0.0.1:{port}/ " in banner, banner
         key = re.search(r"Demo API key \(shown once\)\s+(hwk_\S+)", banner)
         assert key, banner
 

@@ -78,11 +78,21 @@ def _port_free(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) != 0
 
 
-def _banner(gateway: str, key: str) -> None:
+def _console_line(gateway: str) -> str:
+    """Where the web console is, or how to build it (a checkout without Node runs without it)."""
+    if (Path(__file__).resolve().parent.parent / "console" / "index.html").is_file():
+        return f"  Console                      [bold]{gateway}/[/bold]  (sign in with the admin token below)"
+    return "  Console                      not built: install Node.js and run `make console`"
+
+
+def _banner(gateway: str, key: str, token_file: Path) -> None:
+    token = f"cat {token_file}" if token_file.exists() else "the HEADWATER_ADMIN_TOKEN you set"
     console.print(
         f"""
 [bold green]Headwater is running.[/bold green]
 
+{_console_line(gateway)}
+  Admin token                  {token}
   Gateway (OpenAI-compatible)  {gateway}/v1
   Admin API docs               {gateway}/api/docs
   Models                       {CHAT_MODEL} (chat), {EMBED_MODEL} (embeddings)
@@ -140,7 +150,8 @@ def demo(
             for old in client.get("/keys", name="demo", status="active", limit=500)["items"]:
                 client.post(f"/keys/{old['id']}/revoke")
             created = client.post("/keys", {"name": "demo", "description": "Created by make run"})
-        _banner(gateway, created["key"])
+        token_file = data_dir / "admin-token"
+        _banner(gateway, created["key"], token_file)
         while server.poll() is None and sim.poll() is None:
             time.sleep(0.5)
     except KeyboardInterrupt:
