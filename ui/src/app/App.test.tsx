@@ -56,7 +56,7 @@ describe('abilities', () => {
     expect(abilities(AUDITOR)).toMatchObject({ manageKeys: false, manageCatalog: false, seeAudit: true, seeOrganisation: true });
     expect(abilities(USER)).toMatchObject({ manageKeys: true, manageServiceAccounts: false, seeOrganisation: false, seeAudit: false });
     expect(abilities(GROUP_ADMIN)).toMatchObject({ manageServiceAccounts: true, seeOrganisation: true, seeAudit: false });
-    const viewing = abilities({ ...USER, viewing_as_by: 'token:bootstrap' });
+    const viewing = abilities({ ...USER, viewing_as_by: 'admin:bootstrap' });
     expect(viewing).toMatchObject({ readOnly: true, manageKeys: false, manageServiceAccounts: false });
   });
 });
@@ -101,9 +101,9 @@ describe('the console frame', () => {
   });
 
   it('shows the view-as banner, read-only', async () => {
-    signedIn({ ...USER, viewing_as_by: 'token:bootstrap' });
+    signedIn({ ...USER, viewing_as_by: 'admin:bootstrap' });
     renderApp('/');
-    expect(await screen.findByText(/read-only \(you are token:bootstrap\)/)).toBeInTheDocument();
+    expect(await screen.findByText(/read-only \(you are admin:bootstrap\)/)).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Stop viewing as alice' })).toBeInTheDocument();
   });
 });
@@ -151,7 +151,7 @@ describe('signing in', () => {
       'GET /api/v1/models': { items: [], next: null },
     });
     renderApp('/');
-    await screen.findByRole('heading', { name: 'Welcome, admin' });
+    await screen.findByRole('heading', { name: 'Welcome, administrator' });
     valid = false;
     await userEvent.click(within(screen.getByRole('navigation', { name: 'Headwater' })).getByRole('link', { name: 'API keys' }));
     await waitFor(() =>

@@ -4,6 +4,7 @@ import {
   ActionGroup,
   Alert,
   Button,
+  Content,
   Divider,
   Form,
   FormGroup,
@@ -12,6 +13,7 @@ import {
   HelperTextItem,
   LoginPage,
   TextInput,
+  Title,
 } from '@patternfly/react-core';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -65,12 +67,14 @@ export function SignInPage() {
   if (info.isPending) return <LoadingState />;
   const oidc = info.data?.sign_in.oidc ?? false;
   return (
-    <LoginPage
-      loginTitle="Sign in to Headwater"
-      loginSubtitle="Models as a service: one governed endpoint for every model"
-      brandImgSrc="/favicon.svg"
-      brandImgAlt="Headwater"
-    >
+    <LoginPage loginTitle="" brandImgSrc="/favicon.svg" brandImgAlt="Headwater">
+      {/* The page's h1 (PatternFly's loginTitle would be an h2). */}
+      <Title headingLevel="h1" size="2xl">
+        Sign in to Headwater
+      </Title>
+      <Content component="p" className="pf-v6-u-mb-lg pf-v6-u-text-color-subtle">
+        Models as a service: one governed endpoint for every model.
+      </Content>
       {expired && (
         <Alert variant="info" isInline title="Your session has ended. Sign in again to go back to where you were." className="pf-v6-u-mb-md" />
       )}

@@ -72,7 +72,7 @@ export default function HomePage() {
   return (
     <>
       <PageSection>
-        <Title headingLevel="h1">Welcome, {me.name}</Title>
+        <Title headingLevel="h1">Welcome, {me.actor === 'admin:bootstrap' ? 'administrator' : me.name}</Title>
         <Content component="p">Signed in as {roleLabel(me).toLowerCase()}.</Content>
       </PageSection>
       <PageSection>

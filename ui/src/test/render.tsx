@@ -10,7 +10,7 @@ import { vi } from 'vitest';
 import { abilities, type Me } from '../app/roles';
 import { type Info, type Session, SessionContext } from '../app/session';
 
-export const ADMIN: Me = { actor: 'token:bootstrap', name: 'admin', role: 'admin', via: 'token', groups: [], admin_of: [], viewing_as_by: null };
+export const ADMIN: Me = { actor: 'admin:bootstrap', name: 'bootstrap', role: 'admin', via: 'token', groups: [], admin_of: [], viewing_as_by: null };
 export const AUDITOR: Me = { actor: 'user:audrey', name: 'audrey', role: 'auditor', via: 'session', groups: ['auditors'], admin_of: [], viewing_as_by: null };
 export const GROUP_ADMIN: Me = { actor: 'user:gina', name: 'gina', role: 'user', via: 'session', groups: ['ml'], admin_of: ['ml'], viewing_as_by: null };
 export const USER: Me = { actor: 'user:alice', name: 'alice', role: 'user', via: 'session', groups: ['ml'], admin_of: [], viewing_as_by: null };

@@ -11,7 +11,7 @@ import { RouterLink } from '../components/RouterLink';
 
 export default function MyUsagePage() {
   const { me, can } = useSession();
-  const tokenAdmin = me.actor.startsWith('token:');
+  const tokenAdmin = me.actor === 'admin:bootstrap'; // the admin token is nobody: it has no usage of its own
   return (
     <>
       <PageSection>
