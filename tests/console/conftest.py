@@ -24,7 +24,7 @@ from tests.support import Server, Sim, start_server, start_sim, stop
 CONSOLE_DIR = Path(__file__).resolve().parents[2] / "src" / "headwater" / "console"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def built_console() -> Path:
     if not (CONSOLE_DIR / "index.html").exists():
         pytest.fail(
@@ -35,7 +35,7 @@ def built_console() -> Path:
     return CONSOLE_DIR
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sim_starting() -> Iterator[Future[Sim]]:
     """The simulator, started in the background while the server starts (both take seconds)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -45,13 +45,13 @@ def sim_starting() -> Iterator[Future[Sim]]:
             stop(future.result().process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sim(sim_starting: Future[Sim]) -> Sim:
     """This folder's one simulator (no delays, any model name)."""
     return sim_starting.result(timeout=60)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_server(
     built_console: Path,
     sim_starting: Future[Sim],
@@ -66,7 +66,9 @@ def console_server(
     stop(started.process)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while sync_playwright() is open it holds a running asyncio loop in
+# this thread, and every later test that runs a loop of its own (asyncio.run) would fail.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = launch(playwright)
@@ -93,7 +95,7 @@ def second_tab(browser: Browser, console_server: Server) -> Iterator[Tab]:
     opened.context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def showcase(console_server: Server, sim: Sim) -> dict[str, Any]:
     """A small organisation with real traffic (see :func:`tests.console.seed.seed_showcase`)."""
     return seed_showcase(console_server, sim)
