@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip
 CONSOLE := src/headwater/console/index.html
 UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
 
-.PHONY: run test lint typecheck contracts pytest bench bench-org bench-usage lock services clean openapi console ui-check browser wheel screenshots
+.PHONY: run test static-checks lint typecheck contracts pytest bench bench-org bench-usage lock services clean openapi console ui-check browser wheel screenshots
 
 # ---- environments (installed from the lock files, exactly what CI tested) ----
 $(BIN)/python:
@@ -61,7 +61,13 @@ screenshots: $(VENV)/.dev-installed $(CONSOLE) browser
 	HEADWATER_SCREENSHOT_DIR=docs/console $(BIN)/python -m pytest tests/console -q -k accessibility
 
 # ---- make test: lint, types, import contracts and the whole suite ----
-test: $(VENV)/.dev-installed services browser lint typecheck contracts ui-check pytest
+# The static checks (ruff, mypy, import contracts) and the console's checks run side by side: all
+# CPU-bound and independent, nothing timing-sensitive; then the pytest suite alone.
+test: $(VENV)/.dev-installed services browser
+	@$(MAKE) --no-print-directory -j2 --output-sync=target static-checks ui-check
+	@$(MAKE) --no-print-directory pytest
+
+static-checks: lint typecheck contracts
 
 services:
 	@bash scripts/ensure-services.sh
