@@ -37,6 +37,9 @@ def test_anyone_may_ask_without_signing_in(server: Server) -> None:
         "sign_in": {"oidc": False, "token": True},
         "dashboard_url": None,
     }
+    forged = httpx.get(f"{server.url}/api/v1/info", headers={"Host": "evil.example"})
+    assert forged.json()["gateway_url"] == "http://evil.example"  # told back to the forger only:
+    assert forged.headers["cache-control"] == "no-store"  # no shared cache keeps it for others
     wrong = httpx.get(f"{server.url}/api/v1/info", headers={"Authorization": "Bearer wrong"})
     assert wrong.status_code == 200  # credentials are not even looked at
     assert httpx.post(f"{server.url}/api/v1/info").status_code == 405

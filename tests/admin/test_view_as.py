@@ -161,6 +161,19 @@ def test_nothing_can_be_changed_while_viewing_as(
         assert admin.get("/users/erin").status_code == 200
 
 
+def test_a_change_is_refused_before_the_named_user_is_looked_up_and_a_hostile_name_is_not_echoed(
+    server: Server,
+) -> None:
+    for name, shown in (("nobody-at-all", "nobody-at-all"), ("<script>alert(1)</script>", "a user")):
+        with viewing(server, name) as viewer:
+            response = viewer.post("/keys", json={"name": "nope"})
+        assert response.status_code == 403, response.text
+        assert response.json() == {"detail": f"read-only while viewing as {shown}"}
+    with viewing(server, "<script>") as viewer:
+        response = viewer.get("/me")
+    assert response.status_code == 404 and "<script>" not in response.text
+
+
 def test_only_admins_may_view_as(server: Server) -> None:
     with person(server, "alice", "devs", view_as="erin") as alice:
         refused = alice.get("/me")

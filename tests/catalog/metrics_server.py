@@ -1,6 +1,6 @@
 """A hostile model server's ``/metrics`` for tests: ``GET /<behaviour>/metrics`` misbehaves on demand.
 
-A raw asyncio HTTP/1.1 server in a thread, bound to 127.0.0.1. A deployment's ``base_url`` is
+A :class:`tests.raw_server.RawServer`. A deployment's ``base_url`` is
 ``<url>/<behaviour>/v1``, so Headwater scrapes ``/<behaviour>/metrics``. Every request's path and
 headers are recorded.
 """
@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
-import threading
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from tests.support import free_port
+from tests.raw_server import RawServer, Seen
 
 VALID = (
     b"# TYPE vllm:num_requests_running gauge\n"
@@ -34,18 +33,8 @@ HUGE = 6 * 1024 * 1024
 
 
 @dataclass
-class Seen:
-    path: str
-    headers: dict[str, str]
-
-
-@dataclass
-class MetricsServer:
-    port: int = field(default_factory=free_port)
-    seen: list[Seen] = field(default_factory=list)
+class MetricsServer(RawServer):
     redirect_to: str = ""
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
 
     def base_url(self, behaviour: str) -> str:
         return f"http://127.0.0.1:{self.port}/{behaviour}/v1"
@@ -53,53 +42,9 @@ class MetricsServer:
     def requests_for(self, behaviour: str) -> list[Seen]:
         return [seen for seen in self.seen if seen.path == f"/{behaviour}/metrics"]
 
-    def start(self) -> None:
-        ready = threading.Event()
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            server = loop.run_until_complete(asyncio.start_server(self._connection, "127.0.0.1", self.port))
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                server.close()
-                for task in asyncio.all_tasks(loop):
-                    task.cancel()
-                loop.run_until_complete(asyncio.sleep(0.05))
-                loop.close()
-
-        self._thread = threading.Thread(target=serve, name="hostile-metrics", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the hostile metrics server did not start")
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            path = lines[0].split(" ")[1]
-            headers = {}
-            for line in lines[1:]:
-                if ":" in line:
-                    name, value = line.split(":", 1)
-                    headers[name.strip().lower()] = value.strip()
-            self.seen.append(Seen(path, headers))
-            behaviour = BEHAVIOURS.get(path.removesuffix("/metrics").strip("/"), _not_found)
-            await behaviour(self, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass  # a connection cut by either side, or the server stopping
-        finally:
-            with contextlib.suppress(Exception):
-                writer.close()
+    async def answer(self, path: str, headers: dict[str, str], writer: asyncio.StreamWriter) -> None:
+        behaviour = BEHAVIOURS.get(path.removesuffix("/metrics").strip("/"), _not_found)
+        await behaviour(self, writer)
 
 
 def _head(writer: asyncio.StreamWriter, status: int, *extra: str) -> None:

@@ -156,16 +156,19 @@ async def _viewed(request: Request, cp: ControlPlane, config: IdentityConfig, re
     if not real.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Only admins may view as a user (X-Headwater-View-As)")
     name = name.strip()
+    valid = re.fullmatch(NAME_PATTERN, name) is not None  # else no user's name: not looked up nor echoed
+    if request.method not in VIEW_AS_METHODS:  # refused before anything is read
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"read-only while viewing as {name if valid else 'a user'}"
+        )
     record = None
-    if re.fullmatch(NAME_PATTERN, name):  # anything else is no user's name: not looked up, not logged
+    if valid:
         async with cp.read() as conn:
             record = await repo.user_record(conn, name)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "X-Headwater-View-As: no such user.")
     if record.status != "active":
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"The user {name} is disabled: nothing to view as.")
-    if request.method not in VIEW_AS_METHODS:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"read-only while viewing as {name}")
     log.info("%s views as user:%s: %s %s", real.actor, name, request.method, request.url.path)
     setattr(request.state, VIEWER_STATE, real.actor)
     return principal_for(record, config, real.via)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from headwater import __version__
@@ -47,8 +47,11 @@ class InfoRead(BaseModel):
 
 
 @router.get("/info", summary="About this server: version, gateway URL, sign-in (public)")
-async def info(request: Request) -> InfoRead:
+async def info(request: Request, response: Response) -> InfoRead:
     server: ServerInfo = request.app.state.info
+    # Without HEADWATER_PUBLIC_URL the URL comes from the request's Host: never kept by a shared cache,
+    # so a request with a forged Host cannot hand its answer to others.
+    response.headers["Cache-Control"] = "no-store"
     base = server.public_url or str(request.base_url)
     return InfoRead(
         version=__version__,
