@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.catalog.credentials import DEFAULT_PREFIX
+from headwater.catalog.secret_box import SecretBox
 
 log = logging.getLogger("headwater.control")
 T = TypeVar("T")
@@ -34,6 +35,8 @@ class ControlPlane:
     credential_env_prefix: str = DEFAULT_PREFIX
     #: Link a first sign-in to a declared user by a verified email (HEADWATER_OIDC_LINK_VERIFIED_EMAIL).
     link_verified_email: bool = False
+    #: Seals stored credentials (HEADWATER_SECRET_KEY); None: none can be stored.
+    secret_box: SecretBox | None = field(default=None, repr=False)
 
     async def retried(self, change: Callable[[], Awaitable[T]]) -> T:
         """Runs ``change`` (one whole transaction) again when a concurrent writer won a race on a

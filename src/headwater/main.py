@@ -22,6 +22,8 @@ from headwater.changes import build_changes
 from headwater.clock import monotonic
 from headwater.control import ControlPlane
 from headwater.gateway.admission import Admission
+from headwater.gateway.apis.messages import MessagesApi
+from headwater.gateway.apis.responses import ResponsesApi
 from headwater.gateway.app import Gateway
 from headwater.gateway.asgi import Receive, Scope, Send
 from headwater.gateway.auth import Authenticator
@@ -52,6 +54,7 @@ from headwater.storage.sql.dead_letters import SqlDeadLetterStore
 from headwater.storage.sql.limit_events import SqlLimitEventStore
 from headwater.storage.sql.retention import SqlRetention
 from headwater.storage.sql.snapshot_source import SqlSnapshotSource
+from headwater.storage.sql.stored_responses import build_response_store
 from headwater.storage.sql.usage import SqlUsageStore
 from headwater.storage.sql.usage_history import SqlUsageHistory
 from headwater.usage.fanout import FanOut
@@ -165,8 +168,10 @@ class Headwater:
         self.console = Console(console)
         self.engine = create_engine(settings.resolved_database_url)
         self._backfill: asyncio.Task[None] | None = None
+        secret_box = settings.secret_box()
         self.snapshots = SnapshotRefresher(
-            SqlSnapshotSource(self.engine, settings.credential_env_prefix), settings.snapshot_poll_interval_s
+            SqlSnapshotSource(self.engine, settings.credential_env_prefix, secret_box),
+            settings.snapshot_poll_interval_s,
         )
         self.journal = Journal(
             journal_directory(settings.resolved_usage_journal_dir, settings.resolved_database_url),
@@ -225,6 +230,7 @@ class Headwater:
             max_event_bytes=settings.max_stream_event_bytes,
             deadline_s=settings.upstream_deadline_s,
             body_timeout_s=settings.body_timeout_s,
+            default_max_tokens=settings.default_max_tokens,
         )
         self.verifiers = build_verifiers(settings)
         identity = build_identity(settings, self.verifiers.access)
@@ -234,6 +240,7 @@ class Headwater:
             changed=self.changes.changed,
             credential_env_prefix=settings.credential_env_prefix,
             link_verified_email=settings.oidc_link_verified_email,
+            secret_box=secret_box,
         )
         self.first_seen = FirstSeen(control_plane)
         self.gateway = Gateway(
@@ -248,6 +255,9 @@ class Headwater:
             ),
             metrics=self._exporter(),
             may_call=lambda snapshot, key, model: admission.plan(snapshot, key, model).allowed,
+            responses=ResponsesApi(build_response_store(self.engine, days=settings.response_store_days)),
+            messages=MessagesApi(),
+            max_body_bytes=settings.max_body_bytes,
         )
         self.signin = signin = build_signin(settings, control_plane, identity, self.verifiers.id_tokens)
         self.admin = create_admin_app(

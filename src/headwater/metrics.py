@@ -124,7 +124,7 @@ COUNTERS: dict[str, tuple[str, str]] = {
     ),
     "retention_deleted": (
         "headwater_usage_retention_deleted_rows",
-        "Rows of usage events, limit events and rollups deleted as older than their retention.",
+        "Rows of usage events, limit events, rollups and expired stored responses deleted by retention.",
     ),
     "retention_failures": (
         "headwater_usage_retention_failures",

@@ -22,6 +22,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from headwater.catalog import secret_box
+from headwater.catalog.secret_box import SecretBox
 from headwater.names import parse_duration
 from headwater.serving.cors import exact_origin
 
@@ -97,6 +99,14 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
         description="Deployments may read upstream credentials only from variables with this prefix.",
     )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key of stored credentials: base64 of 32 bytes (headwater secrets generate-key). "
+        "Needed to store credentials; never logged.",
+    )
+    secret_key_file: Path | None = Field(
+        None, description="A file holding HEADWATER_SECRET_KEY's value instead (not both)."
+    )
     oidc_link_verified_email: bool = Field(
         False,
         description="Link a first sign-in to a declared user with the same email when the token says "
@@ -170,6 +180,12 @@ class Settings(BaseSettings):
     rollup_retention_days: int = Field(
         730, ge=1, le=36_500, description="Days the hourly, daily and monthly usage rollups are kept."
     )
+    response_store_days: int = Field(
+        30,
+        ge=0,
+        le=36_500,
+        description="Days a Responses API response created with store=true is kept for its owner; 0 = never.",
+    )
 
     # metrics
     metrics_principal_labels: bool = Field(
@@ -197,7 +213,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
 
-    @field_validator("admin_token", "oidc_client_secret", mode="before")
+    @field_validator("admin_token", "oidc_client_secret", "secret_key", "secret_key_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -308,6 +324,17 @@ class Settings(BaseSettings):
         ):
             raise ValueError("HEADWATER_KEYS_DEFAULT_EXPIRY is longer than HEADWATER_KEYS_MAX_EXPIRY")
         return self
+
+    @model_validator(mode="after")
+    def _secret_key(self) -> Settings:
+        """A key that is not base64 of 32 bytes (or a file that cannot be read) stops the start."""
+        self.secret_box()
+        return self
+
+    def secret_box(self) -> SecretBox | None:
+        """The box of stored credentials' key (:mod:`headwater.catalog.secret_box`), or None."""
+        key = self.secret_key.get_secret_value() if self.secret_key else None
+        return secret_box.load(key, self.secret_key_file)
 
     @model_validator(mode="after")
     def _retention(self) -> Settings:

@@ -37,11 +37,15 @@ class DeploymentView:
     provider: str
     base_url: str
     upstream_model: str
-    credential: str | None
+    credential: str | None = field(repr=False)  # the upstream's secret: never in a repr or a log
     timeout_s: float | None
     weight: int
     #: Total seconds a call may take (None: the server's default).
     deadline_s: float | None = None
+    #: azure-openai: the api-version; bedrock: the region; openai/azure-openai: serves /responses.
+    api_version: str | None = None
+    region: str | None = None
+    responses_api: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,11 @@ class World:
         self.made(self.admin.post("/policies", json=body))
         return name
 
+    def credential(self) -> str:
+        name = self.fresh("c")
+        self.made(self.admin.put(f"/credentials/{name}", json={"value": "sk-matrix"}))
+        return name
+
     def model(self) -> str:
         name = self.fresh("m")
         spec = model_doc(name, "http://127.0.0.1:1/v1")["spec"]
@@ -131,6 +136,10 @@ def policy_name(world: World, role: str, own: bool) -> str:
 
 def model_name(world: World, role: str, own: bool) -> str:
     return world.model()
+
+
+def credential_name(world: World, role: str, own: bool) -> str:
+    return world.credential()
 
 
 def key_body(world: World, role: str, own: bool) -> Any:
@@ -202,6 +211,13 @@ MATRIX: dict[tuple[str, str], tuple[Build, dict[str, tuple[str, str]]]] = {
     ),
     ("PUT", "/api/v1/models/{name}"): (named("PUT", "models", model_name, MODEL_SPEC), ADMIN_ONLY),
     ("DELETE", "/api/v1/models/{name}"): (named("DELETE", "models", model_name), ADMIN_ONLY),
+    ("GET", "/api/v1/credentials"): (fixed("GET", "/credentials"), READERS),
+    ("GET", "/api/v1/credentials/{name}"): (named("GET", "credentials", credential_name), READERS),
+    ("PUT", "/api/v1/credentials/{name}"): (
+        named("PUT", "credentials", lambda w, r, o: w.fresh("c"), {"value": "sk-matrix"}),
+        ADMIN_ONLY,
+    ),
+    ("DELETE", "/api/v1/credentials/{name}"): (named("DELETE", "credentials", credential_name), ADMIN_ONLY),
     ("GET", "/api/v1/policies"): (fixed("GET", "/policies"), EVERYONE),
     ("POST", "/api/v1/policies"): (
         fixed("POST", "/policies", lambda w, r, o: {"name": w.fresh("p")}),
@@ -268,6 +284,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "HEADWATER_TRUSTED_HEADERS": "X-Forwarded-User",
         "HEADWATER_TRUSTED_PROXIES": "127.0.0.1/32",
         "HEADWATER_OIDC_AUDITOR_GROUPS": "auditors",
+        "HEADWATER_SECRET_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",  # stored credentials
     }
     directory: Path = tmp_path_factory.mktemp("matrix")
     with database("sqlite", directory) as url:

@@ -128,7 +128,7 @@ def test_credential_variables_are_checked_like_a_deployments(served: Server, sim
         ({"base_url": "http://x/v1?debug=1", "upstream_model": "m"}, "base_url"),
         ({"base_url": "ftp://x/v1", "upstream_model": "m"}, "base_url"),
         ({"base_url": "http://x/v1", "upstream_model": ""}, "upstream_model"),
-        ({"base_url": "http://x/v1", "upstream_model": "m", "provider": "anthropic"}, "provider"),
+        ({"base_url": "http://x/v1", "upstream_model": "m", "provider": "cohere"}, "provider"),
         ({"base_url": "http://x/v1", "upstream_model": "m", "credential_env": "1BAD"}, "credential_env"),
         ({"base_url": "http://x/v1", "upstream_model": "m", "weight": 2}, "weight"),
     ],

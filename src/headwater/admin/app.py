@@ -29,6 +29,7 @@ from headwater.audit.views import router as audit_router
 from headwater.catalog.runtime import RuntimeScraper
 from headwater.catalog.views import router as models_router
 from headwater.control import ControlPlane
+from headwater.credentials.views import router as credentials_router
 from headwater.directory.views import router as directory_router
 from headwater.keys.selfservice import KeyRules
 from headwater.keys.views import router as keys_router
@@ -153,6 +154,7 @@ def create_admin_app(
     routers = (
         keys_router,
         models_router,
+        credentials_router,
         policies_router,
         directory_router,
         usage_router,

@@ -1,13 +1,14 @@
 """Trying a deployment's server before registering it: ``GET {base_url}/models``.
 
 ``POST /api/v1/models/test-connection`` (admins only) takes what a deployment names (provider,
-``base_url``, ``upstream_model``, ``credential_env``, validated exactly as a deployment's) and asks
-the server for its model list, as the console's "Test connection" button does. The call is bounded
-like the runtime scrape (:mod:`headwater.catalog.runtime`): :data:`TIMEOUT_S` for the whole answer,
-at most :data:`MAX_BODY_BYTES` read (counted while reading, ``identity`` encoding asked for), no
-redirect followed, no proxy from the environment. The credential is read from the named variable
-only when that variable may be a deployment's credential (:mod:`headwater.catalog.credentials`:
-anything else is 422, as on a model's create), and sent as a bearer token to that server alone.
+``base_url``, ``upstream_model``, ``credential_env`` or ``credential``, validated exactly as a
+deployment's) and asks the server for its model list, as the console's "Test connection" button
+does. The call is bounded like the runtime scrape (:mod:`headwater.catalog.runtime`):
+:data:`TIMEOUT_S` for the whole answer, at most :data:`MAX_BODY_BYTES` read (counted while reading,
+``identity`` encoding asked for), no redirect followed, no proxy from the environment. The
+credential is read from the named variable only when that variable may be a deployment's credential
+(:mod:`headwater.catalog.credentials`: anything else is 422, as on a model's create), or opened from
+the named stored credential (422 when there is none), and sent as a bearer token to that server alone.
 
 Whatever happens upstream is an answer, never a 5xx: ``ok`` is true when the server answered 200
 with OpenAI's list (``{"data": [{"id": ...}]}``); else ``error`` says what went wrong (unreachable,
@@ -48,8 +49,11 @@ async def try_connection(
     *,
     timeout_s: float = TIMEOUT_S,
     max_body_bytes: int = MAX_BODY_BYTES,
+    stored_credential: str | None = None,
 ) -> ConnectionResult:
-    credential = None
+    """``stored_credential``: the value of the stored credential ``spec.credential`` names (opened
+    by the caller, :func:`headwater.credentials.service.reveal`)."""
+    credential = stored_credential or None
     if spec.credential_env is not None:
         why = refusal(spec.credential_env, credential_prefix)
         if why is not None:

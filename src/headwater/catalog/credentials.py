@@ -11,14 +11,16 @@ comparison is too.
 
 from __future__ import annotations
 
+from headwater.catalog.secret_box import NEW_KEY_ENV
 from headwater.settings import CONFIG_ENV, Settings
 
 DEFAULT_PREFIX = "HEADWATER_UPSTREAM_"
 
-#: The variables Headwater itself reads (server settings, the CLI's URL and token).
+#: The variables Headwater itself reads (server settings, the CLI's URL and token, the new key of
+#: ``headwater secrets rotate-key``).
 RESERVED = frozenset(
     {f"HEADWATER_{name.upper()}" for name in Settings.model_fields}
-    | {CONFIG_ENV, "HEADWATER_URL", "HEADWATER_TOKEN"}
+    | {CONFIG_ENV, "HEADWATER_URL", "HEADWATER_TOKEN", NEW_KEY_ENV}
 )
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from headwater.names import Amount, ModelName
+from headwater.names import NAME_PATTERN, Amount, ModelName
 
 ModelKind = Literal["chat", "completion", "embedding"]
+Provider = Literal["openai", "azure-openai", "anthropic", "bedrock"]
+#: Providers whose servers speak OpenAI's API (and may declare the Responses API).
+OPENAI_WIRE = frozenset({"openai", "azure-openai"})
 Access = Literal["open", "restricted"]
 ModelStatus = Literal["active", "disabled"]
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,255}$"
@@ -33,14 +36,75 @@ class Pricing(_Strict):
 class UpstreamSpec(_Strict):
     """Where a deployment's server is and how it is called: shared by deployments and connection tests."""
 
-    provider: Literal["openai"] = Field(
-        "openai", description="openai: any OpenAI-compatible server (vLLM, TGI, Ollama, the simulator)."
+    provider: Provider = Field(
+        "openai",
+        description="openai: any OpenAI-compatible server (vLLM, TGI, Ollama, LM Studio, OpenAI, the "
+        "simulator); azure-openai: an Azure OpenAI resource; anthropic: Anthropic's Messages API; "
+        "bedrock: AWS Bedrock's Converse API.",
     )
-    base_url: AnyHttpUrl = Field(description="Up to and including /v1, e.g. http://vllm:8000/v1")
-    upstream_model: str = Field(min_length=1, max_length=256)
+    base_url: AnyHttpUrl = Field(
+        description="openai and anthropic: up to and including /v1 (http://vllm:8000/v1, "
+        "https://api.anthropic.com/v1); azure-openai: the resource endpoint "
+        "(https://NAME.openai.azure.com); bedrock: the runtime endpoint "
+        "(https://bedrock-runtime.us-east-1.amazonaws.com)."
+    )
+    upstream_model: str = Field(
+        min_length=1,
+        max_length=256,
+        description="The model as the upstream names it; for azure-openai the deployment name, for "
+        "bedrock the model or inference profile id.",
+    )
     credential_env: str | None = Field(
         None, pattern=ENV_NAME, description="Environment variable holding the upstream API key."
     )
+    credential: str | None = Field(
+        None,
+        pattern=NAME_PATTERN,
+        max_length=128,
+        description="A stored credential (/api/v1/credentials/{name}) holding the upstream API key; "
+        "not with credential_env.",
+    )
+    api_version: str | None = Field(
+        None,
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(-preview)?$",
+        description="azure-openai only (required there): the api-version, e.g. 2024-10-21.",
+    )
+    region: str | None = Field(
+        None,
+        pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$",
+        description="bedrock only (required there): the AWS region the request is signed for.",
+    )
+    responses_api: bool = Field(
+        False,
+        description="openai and azure-openai only: the server implements POST /responses, so Responses "
+        "API calls are passed through to it instead of being translated to chat completions.",
+    )
+
+    @field_validator("api_version", mode="before")
+    @classmethod
+    def _version_text(cls, value: object) -> object:
+        # YAML reads an unquoted 2024-10-21 as a date: it means the version
+        return value.isoformat() if isinstance(value, date) else value
+
+    @model_validator(mode="after")
+    def _provider_fields(self) -> UpstreamSpec:
+        if self.provider == "azure-openai" and self.api_version is None:
+            raise ValueError("an azure-openai deployment needs api_version (e.g. 2024-10-21)")
+        if self.provider != "azure-openai" and self.api_version is not None:
+            raise ValueError("api_version is for azure-openai deployments only")
+        if self.provider == "bedrock" and self.region is None:
+            raise ValueError("a bedrock deployment needs region (e.g. us-east-1)")
+        if self.provider != "bedrock" and self.region is not None:
+            raise ValueError("region is for bedrock deployments only")
+        if self.responses_api and self.provider not in OPENAI_WIRE:
+            raise ValueError("responses_api is for openai and azure-openai deployments only")
+        return self
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> UpstreamSpec:
+        if self.credential is not None and self.credential_env is not None:
+            raise ValueError("give credential (a stored credential) or credential_env, not both")
+        return self
 
     @field_validator("base_url")
     @classmethod
@@ -138,10 +202,13 @@ def _without_userinfo(url: str, replacement: str | None) -> str:
 
 
 def audit_state(model: ModelRead) -> dict[str, Any]:
-    """A model as the audit trail keeps it: credentials in a deployment's URL are redacted."""
+    """A model as the audit trail keeps it: credentials in a deployment's URL are redacted. A stored
+    credential's name is kept as ``credential_name``: the trail redacts every field named like a
+    secret (``credential``), and this one is only a reference."""
     state = model.model_dump(mode="json")
     for deployment in state["deployments"]:
         deployment["base_url"] = _without_userinfo(deployment["base_url"], "[redacted]")
+        deployment["credential_name"] = deployment.pop("credential", None)
     return state
 
 

@@ -3,7 +3,8 @@
 Everyone signed in may read the catalog; callers who are not admins or auditors see it without its
 deployments (:func:`headwater.catalog.schemas.public_view`): upstream URLs and credential variable
 names are internals. A deployment may name only credential variables meant for upstreams
-(:mod:`headwater.catalog.credentials`), checked on every create, replace and apply.
+(:mod:`headwater.catalog.credentials`) and only stored credentials that exist
+(:mod:`headwater.credentials.service`), checked on every create, replace and apply.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from headwater.audit.record import Entry, Origin
 from headwater.catalog.credentials import refusal
 from headwater.catalog.schemas import ModelRead, ModelSpec, audit_state, public_view
 from headwater.control import ControlPlane
+from headwater.credentials.service import check_references
 from headwater.problems import ConflictProblem, InvalidProblem, NotFoundProblem
 from headwater.storage.sql import catalog as repo
 from headwater.unit_of_work import Tracked, UnitOfWork, perform_change
@@ -64,6 +66,7 @@ async def put_in(
     """``exists``: what the caller read before (a row created since makes the insert fail, and the
     change is tried again: never an update recorded as a creation)."""
     check_credentials(spec, prefix, loc)
+    await check_references(conn, spec, loc)
     await repo.upsert(conn, name, spec, exists=exists)
 
 
@@ -73,6 +76,7 @@ async def create(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -
     async def insert(unit: UnitOfWork, before: ModelRead | None) -> None:
         if before is not None:
             raise ConflictProblem(f"model {name} already exists (use PUT to replace it)")
+        await check_references(unit.conn, spec, ("body",))
         await repo.upsert(unit.conn, name, spec, exists=False)
 
     created = await perform_change(cp, origin, MODELS, name, insert)
@@ -84,6 +88,7 @@ async def put(cp: ControlPlane, name: str, spec: ModelSpec, origin: Origin) -> M
     check_credentials(spec, cp.credential_env_prefix, ("body",))
 
     async def upsert(unit: UnitOfWork, before: ModelRead | None) -> None:
+        await check_references(unit.conn, spec, ("body",))
         await repo.upsert(unit.conn, name, spec, exists=before is not None)
 
     stored = await perform_change(cp, origin, MODELS, name, upsert)

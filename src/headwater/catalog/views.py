@@ -32,6 +32,7 @@ from headwater.catalog.schemas import (
     ModelRead,
     ModelSpec,
 )
+from headwater.credentials import service as credentials
 from headwater.names import MODEL_NAME_MAX, MODEL_NAME_PATTERN
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -61,7 +62,10 @@ async def create_model(body: ModelCreate, cp: ControlPlaneDep, who: CallerDep) -
 async def check_connection(body: ConnectionTest, cp: ControlPlaneDep) -> ConnectionResult:
     """Whether the server answers its model list, and lists ``upstream_model``: always 200 (see
     ``ok`` and ``error``), whatever the server does; 5 s at most, 1 MiB read at most."""
-    return await try_connection(body, cp.credential_env_prefix)
+    stored = None
+    if body.credential is not None:
+        stored = await credentials.reveal(cp, body.credential, ("body", "credential"))
+    return await try_connection(body, cp.credential_env_prefix, stored_credential=stored)
 
 
 class _SentAsRuntime(APIRoute):

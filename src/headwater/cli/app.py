@@ -7,7 +7,7 @@ import sys
 import typer
 
 from headwater import __version__
-from headwater.cli import audit, keys, models, policies, usage
+from headwater.cli import audit, credentials, keys, models, policies, secrets, usage
 from headwater.cli.apply import apply_command
 from headwater.cli.client import CliError
 from headwater.cli.demo import demo
@@ -32,6 +32,8 @@ app.command("whoami")(whoami)
 app.command("quota")(quota)
 app.add_typer(keys.app, name="keys")
 app.add_typer(models.app, name="models")
+app.add_typer(credentials.app, name="credentials")
+app.add_typer(secrets.app, name="secrets")
 app.add_typer(policies.app, name="policies")
 app.add_typer(usage.app, name="usage")
 app.add_typer(audit.app, name="audit")

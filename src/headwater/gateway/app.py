@@ -1,4 +1,4 @@
-"""The gateway's ASGI application: the route table, request ids, errors in OpenAI's shape."""
+"""The gateway's ASGI application: the route table, request ids, errors in each API's own shape."""
 
 from __future__ import annotations
 
@@ -6,27 +6,38 @@ import itertools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
 from headwater import request_ids
 from headwater.clock import monotonic
-from headwater.errors import GatewayError, MethodNotAllowed, NotFound, error_body
-from headwater.gateway import bodies
-from headwater.gateway.asgi import Headers, Receive, Scope, Send, send_bytes, send_error
+from headwater.errors import GatewayError, MethodNotAllowed, NotFound
+from headwater.gateway.apis import openai
+from headwater.gateway.apis.base import ClientApi
+from headwater.gateway.asgi import Headers, Receive, Scope, Send, read_body, send_bytes
 from headwater.gateway.auth import Authenticator
 from headwater.gateway.proxy import Proxy
 from headwater.snapshot import KeyView, ModelView, Snapshot
 
+if TYPE_CHECKING:
+    from headwater.gateway.apis.messages import MessagesApi
+    from headwater.gateway.apis.responses import ResponsesApi
+
 log = logging.getLogger("headwater.gateway")
 
-#: POST routes served by the proxy. ``GET /v1/models`` and the probes are handled here.
-PROXY_ROUTES: dict[str, bodies.Endpoint] = {
-    "/v1/chat/completions": bodies.CHAT,
-    "/v1/completions": bodies.COMPLETIONS,
-    "/v1/embeddings": bodies.EMBEDDINGS,
+#: POST routes served by the proxy (the composition root adds the Responses and Messages APIs).
+#: ``GET /v1/models``, stored responses, token counts and the probes are handled here.
+OPENAI_ROUTES: dict[str, ClientApi] = {
+    "/v1/chat/completions": openai.CHAT,
+    "/v1/completions": openai.COMPLETIONS,
+    "/v1/embeddings": openai.EMBEDDINGS,
 }
+RESPONSES_PATH = "/v1/responses"
+MESSAGES_PATH = "/v1/messages"
+COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
+#: The most bytes a token count request may hold (it carries a whole prompt).
+ALLOW_RESPONSE = b"GET, DELETE"
 METRICS_CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 #: What a 405 names in ``Allow``, per kind of route.
@@ -62,7 +73,18 @@ class Gateway:
         auth: Authenticator | None = None,
         metrics: Callable[[], bytes] | None = None,
         may_call: MayCall | None = None,
+        responses: ResponsesApi | None = None,
+        messages: MessagesApi | None = None,
+        max_body_bytes: int = 16 * 1024 * 1024,
     ) -> None:
+        self._routes: dict[str, ClientApi] = dict(OPENAI_ROUTES)
+        if responses is not None:
+            self._routes[RESPONSES_PATH] = responses
+        if messages is not None:
+            self._routes[MESSAGES_PATH] = messages
+        self._responses = responses
+        self._messages = messages
+        self._max_body = max_body_bytes
         self._auth = auth or Authenticator()
         self._may_call = may_call
         self._metrics = metrics
@@ -72,7 +94,7 @@ class Gateway:
         self._not_ready: list[str] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        authorization = request_id = length = None
+        authorization = request_id = length = api_key = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value
@@ -80,12 +102,16 @@ class Gateway:
                 request_id = value
             elif name == b"content-length":
                 length = value
+            elif name == b"x-api-key":
+                api_key = value
+        if authorization is None and api_key:  # Anthropic's SDK sends its key so
+            authorization = b"Bearer " + api_key
         rid = _request_id(request_id)
         headers: Headers = [(b"x-request-id", rid.encode())]
         path: str = scope["path"]
         method: str = scope["method"]
+        endpoint = self._routes.get(path)
         try:
-            endpoint = PROXY_ROUTES.get(path)
             if endpoint is not None:
                 if method != "POST":
                     raise _method_not_allowed(method, path, ALLOW_PROXY)
@@ -114,6 +140,17 @@ class Gateway:
                     authorization, snapshot, scope
                 )
                 await self._models(send, snapshot, key, path[len("/v1/models/") :], headers)
+            elif path.startswith(RESPONSES_PATH + "/") and self._responses is not None:
+                endpoint = self._responses
+                await self._stored(
+                    scope, send, method, path[len(RESPONSES_PATH) + 1 :], authorization, headers
+                )
+            elif path == COUNT_TOKENS_PATH and self._messages is not None:
+                endpoint = self._messages
+                if method != "POST":
+                    raise _method_not_allowed(method, path, ALLOW_PROXY)
+                declared = int(length) if length is not None and length.isdigit() else None
+                await self._count_tokens(scope, receive, send, authorization, declared, headers)
             elif path in PROBES and (path != "/metrics" or self._metrics is not None):
                 if method != "GET" and method != "HEAD":
                     raise _method_not_allowed(method, path, ALLOW_PROBE)
@@ -121,11 +158,65 @@ class Gateway:
             else:
                 raise NotFound(f"Invalid URL ({method} {path})", code="unknown_url")
         except GatewayError as error:
-            await send_error(send, error, headers)
+            headers.extend(error.headers)
+            body = endpoint.error_body(error) if endpoint is not None else error.body()
+            await send_bytes(send, error.status, body, headers)
         except Exception:
             log.exception("unhandled error in request %s", rid)
-            body = error_body("The gateway failed to handle the request.", "api_error", "internal_error")
+            failed = GatewayError("The gateway failed to handle the request.", code="internal_error")
+            body = endpoint.error_body(failed) if endpoint is not None else failed.body()
             await send_bytes(send, 500, body, headers)
+
+    async def _caller(self, scope: Scope, authorization: bytes | None) -> tuple[Snapshot, KeyView]:
+        snapshot = self._snapshots.current
+        key = self._auth.cached(authorization, snapshot) or await self._auth.authenticate(
+            authorization, snapshot, scope
+        )
+        return snapshot, key
+
+    async def _stored(
+        self, scope: Scope, send: Send, method: str, rest: str, authorization: bytes | None, headers: Headers
+    ) -> None:
+        """``GET``/``DELETE /v1/responses/{id}``, ``GET /v1/responses/{id}/input_items``."""
+        api = self._responses
+        assert api is not None
+        response_id, _, tail = rest.partition("/")
+        if not response_id or tail not in ("", "input_items") or (tail and method != "GET"):
+            raise NotFound(f"Invalid URL ({method} {scope['path']})", code="unknown_url")
+        if method not in ("GET", "DELETE"):
+            raise _method_not_allowed(method, scope["path"], ALLOW_RESPONSE)
+        _, key = await self._caller(scope, authorization)
+        if tail:
+            body = await api.input_items(key.principal, response_id)
+        elif method == "GET":
+            body = await api.read(key.principal, response_id)
+        else:
+            body = await api.remove(key.principal, response_id)
+        await send_bytes(send, 200, body, headers)
+
+    async def _count_tokens(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        authorization: bytes | None,
+        declared: int | None,
+        headers: Headers,
+    ) -> None:
+        """``POST /v1/messages/count_tokens``: the prompt's tokens, for a model the caller may use."""
+        api = self._messages
+        assert api is not None
+        snapshot, key = await self._caller(scope, authorization)
+        raw = await read_body(receive, self._max_body, declared)
+        name, tokens = api.count_tokens(raw)
+        model = snapshot.models.get(name)
+        if model is None or not model.enabled or not key.allows(model.name):
+            raise NotFound(
+                f"The model `{name}` does not exist or you do not have access to it.",
+                code="model_not_found",
+                param="model",
+            )
+        await send_bytes(send, 200, orjson.dumps({"input_tokens": tokens}), headers)
 
     async def _probe(self, send: Send, path: str, headers: Headers) -> None:
         if path == "/healthz":

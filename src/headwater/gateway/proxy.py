@@ -1,20 +1,25 @@
-"""The proxy handler behind chat completions, completions and embeddings.
+"""The proxy: every client API, every provider, one pipeline.
 
-admit (auth, by the app → body → model → scope) → route (deployment, failover when unreachable) → relay
-(bytes as they come) → account (one usage event, success or failure, written in batches).
+admit (auth, by the app → body → model → scope → limits) → route (deployment, failover when
+unreachable) → send (the provider's URL, headers and body) → relay (bytes as they come: untranslated
+when the client and the upstream speak the same API, else decoded and re-encoded chunk by chunk) →
+settle (one usage event, success or failure, and the reservation settled with the real usage).
 
-Bounds on what an upstream may do (each in docs/architecture.md):
+The pipeline knows no wire format: a client API (:mod:`headwater.gateway.apis`) parses requests and
+writes answers and errors in its own shape; a provider (:mod:`headwater.gateway.providers`) says
+where a call goes and how its answers read. Bounds on what an upstream may do (each in
+docs/architecture.md):
 
 - a whole call has a deadline (the deployment's ``deadline``, else ``HEADWATER_UPSTREAM_DEADLINE_S``),
   counted from the moment it is sent: past it a call whose response has not started is 504
   ``upstream_deadline_exceeded``, and a stream is cut;
 - a non-streamed body is read up to ``HEADWATER_MAX_RESPONSE_BYTES``, an error body up to 1 MiB
-  (502 ``upstream_response_too_large``) and never re-serialised: the public model name is put in
-  by byte replacement, as in streams;
+  (502 ``upstream_response_too_large``); an untranslated one is never re-serialised: the public model
+  name is put in by byte replacement, as in streams;
 - a stream event may not exceed ``HEADWATER_MAX_STREAM_EVENT_BYTES`` (:mod:`sse`);
 - a stream cut for any reason (deadline, break, event too large, the server shutting down past its
-  graceful period) ends with a terminal error event, then the end of the body; the upstream
-  connection is closed, never pooled;
+  graceful period) ends with a terminal error event in the client's API's shape, then the end of
+  the body; the upstream connection is closed, never pooled;
 - redirects, refused credentials and the upstream's words in errors: :mod:`upstream_errors`.
 """
 
@@ -22,28 +27,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import aiohttp
 import orjson
 
 from headwater.errors import BadRequest, Forbidden, GatewayError, NotFound
-from headwater.gateway import bodies, sse, upstream_errors
+from headwater.gateway import sse, translate, upstream_errors
 from headwater.gateway.accounting import LARGE_BODY, Call, completion_text_tokens, trusted
 from headwater.gateway.admission import Admission
-from headwater.gateway.asgi import EVENT_STREAM, JSON, Headers, Receive, Send, read_body, send_bytes
+from headwater.gateway.apis.base import ClientApi, Inbound, bad_request
+from headwater.gateway.asgi import JSON, Headers, Receive, Send, read_body, send_bytes
+from headwater.gateway.providers import PROVIDERS
+from headwater.gateway.providers.base import Provider
 from headwater.gateway.router import attempts
-from headwater.gateway.upstream import (
-    Unreachable,
-    Upstream,
-    broken_error,
-    deadline_error,
-    read_capped,
-)
+from headwater.gateway.upstream import Unreachable, Upstream, broken_error, deadline_error, read_capped
+from headwater.gateway.wire.base import WireError
 from headwater.serving.body import BodyTimer
 from headwater.serving.deadlines import Deadlines
-from headwater.snapshot import KeyView, Snapshot
+from headwater.snapshot import DeploymentView, KeyView, Snapshot
 from headwater.usage.events import UsageEvent, UsageSink
+
+log = logging.getLogger("headwater.gateway")
 
 #: How long the terminal event of a cut stream may wait for a client that does not read.
 FINAL_SEND_S = 5.0
@@ -65,6 +71,7 @@ class Proxy:
         max_event_bytes: int = 1024 * 1024,
         deadline_s: float = 900.0,
         body_timeout_s: float | None = None,
+        default_max_tokens: int = 4096,
     ) -> None:
         self._admission = admission
         self._upstream = upstream
@@ -73,6 +80,7 @@ class Proxy:
         self._max_response = max_response_bytes
         self._max_event = max_event_bytes
         self._deadline = deadline_s
+        self._default_max_tokens = default_max_tokens
         self._body_timer = BodyTimer(body_timeout_s) if body_timeout_s else None
         #: The calls' deadlines and the last event's send bound: a dict entry each, not a timer.
         self._deadlines = Deadlines(DEADLINE_RESOLUTION_S)
@@ -81,7 +89,7 @@ class Proxy:
 
     async def handle(
         self,
-        endpoint: bodies.Endpoint,
+        api: ClientApi,
         receive: Receive,
         send: Send,
         *,
@@ -94,12 +102,11 @@ class Proxy:
     ) -> None:
         """Serve an authenticated call (``key``, checked against ``snapshot``)."""
         raw = await read_body(receive, self._max_body, content_length, self._body_timer)
-        payload = bodies.parse(raw, endpoint)
-        public_name: str = payload["model"]
-        model = snapshot.models.get(public_name)
+        inbound = api.parse(raw)
+        model = snapshot.models.get(inbound.model)
         if model is None or not model.enabled:
             raise NotFound(
-                f"The model `{public_name}` does not exist or you do not have access to it.",
+                f"The model `{inbound.model}` does not exist or you do not have access to it.",
                 code="model_not_found",
                 param="model",
             )
@@ -107,15 +114,16 @@ class Proxy:
             raise Forbidden(
                 f"This API key may not use the model `{model.name}`.", code="model_not_allowed", param="model"
             )
-        if model.kind not in endpoint.kinds:
+        if model.kind not in api.kinds:
             raise BadRequest(
                 f"The model `{model.name}` is a {model.kind} model; it is not served on this endpoint.",
                 code="model_not_supported",
                 param="model",
             )
+        await api.prepare(inbound, key)
+        payload = inbound.chat
         ticket = await self._admission.admit(snapshot, key, model, payload, request_id, headers, len(raw))
-        stream = payload.get("stream") is True
-        call = Call(request_id, key, model, endpoint.name, payload, started, stream)
+        call = Call(request_id, key, model, api.operation, payload, started, inbound.stream)
         call.ticket = ticket
         call.body_bytes = len(raw)
         call.attribution = self._admission.plan(snapshot, key, model).attribution  # cached per revision
@@ -123,7 +131,7 @@ class Proxy:
             call.prompt_estimate = ticket.prompt_estimate
         self.in_flight += 1
         try:
-            await self._forward(call, raw, endpoint.upstream_path, receive, send, headers)
+            await self._forward(api, inbound, call, receive, send, headers)
         except GatewayError as error:
             event = await self._account(call, status="error", http_status=error.status, usage=None)
             await self._settle(call, event)
@@ -163,31 +171,48 @@ class Proxy:
                 call.ticket, event.prompt_tokens, event.completion_tokens, event.cost
             )
 
+    def _request(
+        self, api: ClientApi, inbound: Inbound, call: Call, deployment: DeploymentView, provider: Provider
+    ) -> tuple[bool, bytes]:
+        """Whether ``deployment`` takes the call untranslated, and the body it gets."""
+        max_tokens = call.ticket.max_tokens if call.ticket is not None else None
+        if provider.natively(deployment, api.operation):
+            return True, api.native_body(inbound, deployment, max_tokens)
+        if api.operation not in ("chat", "responses", "messages"):
+            raise BadRequest(
+                f"The model `{call.model.name}` cannot serve {api.operation} calls "
+                f"(its deployment {deployment.id} is a {provider.name} deployment).",
+                code="model_not_supported",
+                param="model",
+            )
+        if inbound.untranslatable is not None:
+            raise bad_request(inbound.untranslatable)
+        chat = inbound.chat
+        if max_tokens is not None:
+            chat = {**chat, "max_tokens": max_tokens}
+        default = call.model.max_output_tokens or self._default_max_tokens
+        try:
+            return False, orjson.dumps(provider.request_from_chat(chat, deployment, default))
+        except WireError as error:
+            raise bad_request(error) from None
+
     async def _forward(
-        self, call: Call, raw: bytes, path: str, receive: Receive, send: Send, headers: Headers
+        self, api: ClientApi, inbound: Inbound, call: Call, receive: Receive, send: Send, headers: Headers
     ) -> None:
-        payload = call.payload
-        client_options = payload.get("stream_options")
-        wants_usage = bool(client_options.get("include_usage")) if isinstance(client_options, dict) else False
-        rewrite = call.streamed and not wants_usage
-        if rewrite:
-            payload = {**payload, "stream_options": {**(client_options or {}), "include_usage": True}}
-        if call.ticket is not None and call.ticket.max_tokens is not None:
-            # The client set no maximum: send the one admission reserved, so that it bounds the output.
-            payload = {**payload, "max_tokens": call.ticket.max_tokens}
-            rewrite = True
         loop = asyncio.get_running_loop()
         failure: GatewayError | None = None
         for deployment in attempts(call.model):
-            if rewrite or deployment.upstream_model != call.model.name:
-                body = orjson.dumps({**payload, "model": deployment.upstream_model})
-            else:  # nothing to change: the client's bytes go upstream as they came
-                body = raw
+            provider = PROVIDERS[deployment.provider]
+            native, body = self._request(api, inbound, call, deployment, provider)
+            operation = api.operation if native else "chat"
+            url, upstream_headers = provider.target(deployment, operation, body, inbound.stream)
             seconds = deployment.deadline_s or self._deadline
             deadline = loop.time() + seconds
             try:
                 with self._deadlines.within(deadline):
-                    response = await self._upstream.post(deployment, path, body, call.request_id)
+                    response = await self._upstream.send(
+                        deployment, url, upstream_headers, body, call.request_id
+                    )
             except Unreachable as error:
                 failure = error
                 continue
@@ -204,14 +229,15 @@ class Proxy:
             raise failure
 
         status = response.status
+        streamed = inbound.stream and response.content_type in (provider.stream_type, "text/event-stream")
         if status >= 300:
-            await self._upstream_error(call, response, send, headers, deadline)
-        elif call.streamed and response.content_type == EVENT_STREAM.decode():
+            await self._upstream_error(api, provider, call, response, send, headers, deadline)
+        elif streamed:
             await self._stream(
-                call, response, receive, send, headers, hide_usage=not wants_usage, deadline=deadline
+                api, inbound, provider, native, call, response, receive, send, headers, deadline
             )
         else:
-            await self._complete(call, response, send, headers, deadline)
+            await self._complete(api, inbound, provider, native, call, response, send, headers, deadline)
 
     async def _read(
         self, call: Call, response: aiohttp.ClientResponse, deadline: float, limit: int | None = None
@@ -226,52 +252,93 @@ class Proxy:
             raise deadline_error(deployment, deployment.deadline_s or self._deadline) from None
 
     async def _complete(
-        self, call: Call, response: aiohttp.ClientResponse, send: Send, headers: Headers, deadline: float
+        self,
+        api: ClientApi,
+        inbound: Inbound,
+        provider: Provider,
+        native: bool,
+        call: Call,
+        response: aiohttp.ClientResponse,
+        send: Send,
+        headers: Headers,
+        deadline: float,
     ) -> None:
-        assert call.deployment is not None
+        deployment = call.deployment
+        assert deployment is not None
         raw = await self._read(call, response, deadline)
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise broken_error(call.deployment, "its response is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise broken_error(call.deployment, "its response is not a JSON object")
-        usage = data.get("usage")
-        for old, new in sse.rename_pairs(call.deployment.upstream_model, call.model.name):
-            raw = raw.replace(old, new)
+        answer: dict[str, Any]
+        if native:
+            answer = _json_object(raw, deployment)
+            usage = api.native_usage(answer)
+            reported = answer.get("model")
+            shown = reported if isinstance(reported, str) else deployment.upstream_model
+            for old, new in sse.rename_pairs(shown, call.model.name):
+                raw = raw.replace(old, new)
+            chat: dict[str, Any] = answer
+        else:
+            try:
+                chat = provider.response_to_chat(raw, deployment)
+            except (ValueError, TypeError, KeyError):
+                raise broken_error(deployment, "its response is not in its API's shape") from None
+            found = chat.get("usage")
+            usage = found if isinstance(found, dict) else None
+            try:
+                answer = api.from_chat(chat, inbound, call.model.name)
+            except WireError as error:  # the upstream's answer cannot be said in the client's API
+                raise broken_error(deployment, error.message) from None
+            raw = orjson.dumps(answer)
         event = await self._account(
             call,
             status="success",
             http_status=200,
-            usage=usage if isinstance(usage, dict) else None,
-            completion_estimate=0 if trusted(usage) else await _completion_estimate(data, len(raw)),
+            usage=usage,
+            completion_estimate=0 if trusted(usage) else await _completion_estimate(chat, len(raw)),
         )
+        await _finish(api, inbound, call, answer)  # stored before the client can ask for it
         await send_bytes(send, 200, raw, headers)
         await self._settle(call, event)
 
     async def _stream(
         self,
+        api: ClientApi,
+        inbound: Inbound,
+        provider: Provider,
+        native: bool,
         call: Call,
         response: aiohttp.ClientResponse,
         receive: Receive,
         send: Send,
         headers: Headers,
-        *,
-        hide_usage: bool,
         deadline: float,
     ) -> None:
-        assert call.deployment is not None
+        deployment = call.deployment
+        assert deployment is not None
         headers.append((b"content-type", b"text/event-stream; charset=utf-8"))
         headers.append((b"cache-control", b"no-cache"))
         headers.append((b"x-accel-buffering", b"no"))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         state = sse.StreamState()
-        rename = sse.rename_pairs(call.deployment.upstream_model, call.model.name)
-        relay = asyncio.ensure_future(
-            sse.relay(
-                response, send, state, hide_usage=hide_usage, rename=rename, max_event_bytes=self._max_event
+        sniffer = api.sniffer() if native else None
+        encoder = None if native else api.encoder(inbound, call.model.name)
+        if encoder is None:
+            rename = sse.rename_pairs(deployment.upstream_model, call.model.name)
+            hide = native and sniffer is None and not inbound.extra.get("wants_usage", False)
+            work = sse.relay(
+                response,
+                send,
+                state,
+                hide_usage=hide,
+                rename=rename,
+                max_event_bytes=self._max_event,
+                sniffer=sniffer,
+                public_model=call.model.name,
             )
-        )
+        else:
+            decoder = provider.decoder(deployment, self._max_event)
+            work = translate.relay(
+                response, send, state, decoder, encoder, self._max_event, deployment, call.model.name
+            )
+        relay = asyncio.ensure_future(work)
         watcher = asyncio.ensure_future(_disconnected(receive))
         client_left = False
         try:
@@ -280,7 +347,7 @@ class Proxy:
                     done, _ = await asyncio.wait((relay, watcher), return_when=asyncio.FIRST_COMPLETED)
                 client_left = relay not in done
             except TimeoutError:
-                error = deadline_error(call.deployment, call.deployment.deadline_s or self._deadline)
+                error = deadline_error(deployment, deployment.deadline_s or self._deadline)
                 state.failure = sse.Cut(error.message, "upstream_deadline_exceeded", 504)
         except asyncio.CancelledError:  # the server stopped waiting for this call (shutdown)
             state.failure = sse.Cut(
@@ -320,7 +387,14 @@ class Proxy:
                 answered=True,
             )
             if not client_left:
-                end = sse.terminal_event(state.failure) if state.failure else b""
+                cut = state.failure
+                if encoder is not None:
+                    end = encoder.cut(cut.message, cut.code) if cut else encoder.end(state.usage)
+                else:
+                    end = api.cut(cut.message, cut.code) if cut else b""
+                if cut is None:  # stored before the stream ends: a client may ask for it at once
+                    final = getattr(encoder if encoder is not None else sniffer, "response", None)
+                    await _finish(api, inbound, call, final if isinstance(final, dict) else None)
                 with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                     last = asyncio.get_running_loop().time() + FINAL_SEND_S
                     with self._deadlines.within(last):
@@ -328,7 +402,14 @@ class Proxy:
             await self._settle(call, event)
 
     async def _upstream_error(
-        self, call: Call, response: aiohttp.ClientResponse, send: Send, headers: Headers, deadline: float
+        self,
+        api: ClientApi,
+        provider: Provider,
+        call: Call,
+        response: aiohttp.ClientResponse,
+        send: Send,
+        headers: Headers,
+        deadline: float,
     ) -> None:
         deployment = call.deployment
         assert deployment is not None
@@ -337,17 +418,42 @@ class Proxy:
         if refusal is not None:
             response.close()
             raise refusal
+        upstream_headers = {name.lower(): value for name, value in response.headers.items()}
         # an error says what it has to say in far less than a response may take
         raw = await self._read(call, response, deadline, min(self._max_response, MAX_ERROR_BYTES))
+        info = provider.error(status, raw, upstream_headers)
+        status = info.status if info is not None and info.status else status
         if status >= 500:
-            raise upstream_errors.server_error(status, raw, deployment, call.model.name)
-        retry_after = upstream_errors.retry_after(response.headers.get("Retry-After"))
+            raise upstream_errors.server_error(status, raw, deployment, call.model.name, info)
+        if status in upstream_errors.AUTH_FAILURES:
+            raise upstream_errors.refusal(status, deployment) or broken_error(deployment, "refused")
+        retry_after = upstream_errors.retry_after(upstream_headers.get("retry-after"))
         if retry_after:
             headers.append((b"retry-after", retry_after))
-        body = upstream_errors.client_error_body(raw, deployment, call.model.name)
+        fields = upstream_errors.relayed(info, raw, deployment, call.model.name)
+        body = api.relayed_error(status, *fields)
         event = await self._account(call, status="error", http_status=status, usage=None)
         await send_bytes(send, status, body, headers, JSON)
         await self._settle(call, event)
+
+
+async def _finish(api: ClientApi, inbound: Inbound, call: Call, answer: dict[str, Any] | None) -> None:
+    """The API's after-answer hook (the Responses API stores the answer); a failure there (a store
+    that is unreachable) is logged and never turns an answer into an error."""
+    try:
+        await api.finish(inbound, call, answer)
+    except Exception:
+        log.exception("request %s: storing its answer failed", call.request_id)
+
+
+def _json_object(raw: bytes, deployment: DeploymentView) -> dict[str, Any]:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise broken_error(deployment, "its response is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise broken_error(deployment, "its response is not a JSON object")
+    return data
 
 
 async def _completion_estimate(response: dict[str, Any], size: int) -> int:

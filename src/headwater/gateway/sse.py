@@ -21,6 +21,7 @@ stream was cut, whatever cut it.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ import orjson
 from headwater.clock import monotonic
 from headwater.errors import error_body
 from headwater.gateway.asgi import Send
+from headwater.gateway.wire.base import UsageSniffer
 
 DONE = b"data: [DONE]"
 _DATA = b"data:"
@@ -140,17 +142,26 @@ async def relay(
     hide_usage: bool,
     rename: tuple[tuple[bytes, bytes], ...],
     max_event_bytes: int,
+    sniffer: UsageSniffer | None = None,
+    public_model: str | None = None,
 ) -> None:
     """Forward the upstream's events to the client until ``[DONE]`` or the end of the body.
 
+    A stream of another API than OpenAI's chat completions (passed through untranslated) has its
+    usage and its end found by ``sniffer``. With ``public_model``, the name to hide is the one the
+    upstream's first event reports (Azure answers with the model behind its deployment's name).
     Sets ``state.failure`` when the stream was cut; never ends the client's body."""
     splitter = EventSplitter(max_event_bytes)
+    learn = public_model is not None
     try:
         async for data in response.content.iter_any():
             events = splitter.feed(data)
             out: list[bytes] = []
             for event in events:
-                if event.startswith(DONE):
+                if sniffer is not None:
+                    sniffer.event(event)
+                    state.events += 1
+                elif event.startswith(DONE):
                     state.done = True
                 elif b'"usage":{' in event or b'"usage": {' in event:
                     usage, usage_only = _usage_of(event)
@@ -160,6 +171,14 @@ async def relay(
                             continue
                 elif event.startswith(_DATA):
                     state.events += 1
+                if learn and public_model is not None and b'"model"' in event:
+                    reported = reported_model(event)
+                    if reported:
+                        learn = False
+                        rename = rename_pairs(reported, public_model)
+                    elif reported is not None:  # Azure's first chunk (content filter results) names none
+                        for old, new in rename_pairs("", public_model):
+                            event = event.replace(old, new)
                 for old, new in rename:
                     event = event.replace(old, new)
                 out.append(event)
@@ -181,6 +200,9 @@ async def relay(
     except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
         state.failure = Cut(f"The upstream stream broke: {type(exc).__name__}.", "bad_upstream_response")
         return
+    finally:
+        if sniffer is not None:
+            state.usage, state.done = sniffer.usage, sniffer.done
     if not state.done and state.usage is None:
         state.failure = Cut("The upstream ended the stream before it was complete.", "bad_upstream_response")
 
@@ -188,6 +210,21 @@ async def relay(
 def terminal_event(cut: Cut) -> bytes:
     """The last event of a cut stream: OpenAI's error object, which the SDKs raise."""
     return b"data: " + error_body(cut.message, "api_error", cut.code) + b"\n\n"
+
+
+_MODEL = re.compile(rb'"model": ?"((?:[^"\\]|\\.){0,512})"')
+
+
+def reported_model(data: bytes) -> str | None:
+    """The first ``"model"`` string in ``data`` (an event, a body), as the upstream wrote it."""
+    found = _MODEL.search(data)
+    if found is None:
+        return None
+    try:
+        value = orjson.loads(b'"' + found.group(1) + b'"')
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def rename_pairs(upstream_model: str, public_model: str) -> tuple[tuple[bytes, bytes], ...]:

@@ -11,6 +11,7 @@ never its URL or credential.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import aiohttp
 from yarl import URL
@@ -30,8 +31,6 @@ class Upstream:
         self._pool_size = pool_size
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
-        self._headers: dict[tuple[str, str | None], dict[str, str]] = {}
-        self._urls: dict[tuple[str, str], URL] = {}
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300, enable_cleanup_closed=True)
@@ -51,29 +50,19 @@ class Upstream:
             self._timeouts[seconds] = timeout
         return timeout
 
-    def _headers_for(self, deployment: DeploymentView) -> dict[str, str]:
-        cache_key = (deployment.id, deployment.credential)
-        headers = self._headers.get(cache_key)
-        if headers is None:
-            headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-            if deployment.credential:
-                headers["Authorization"] = f"Bearer {deployment.credential}"
-            self._headers[cache_key] = headers
-        return headers
-
-    async def post(
-        self, deployment: DeploymentView, path: str, body: bytes, request_id: str
+    async def send(
+        self,
+        deployment: DeploymentView,
+        url: URL,
+        headers: Mapping[str, str],
+        body: bytes,
+        request_id: str,
     ) -> aiohttp.ClientResponse:
-        """POST and return once the response headers are in. The caller releases the response."""
+        """POST ``body`` to ``url`` (the provider made both, and the headers) and return once the
+        response headers are in. The caller releases the response."""
         assert self._session is not None, "Upstream.start() was not called"
-        headers = self._headers_for(deployment)
         if request_id:
             headers = {**headers, "X-Request-Id": request_id}
-        url = self._urls.get((deployment.base_url, path))
-        if url is None:
-            if len(self._urls) > 10_000:
-                self._urls.clear()
-            url = self._urls[(deployment.base_url, path)] = URL(deployment.base_url + path)
         try:
             return await self._session.post(
                 url, data=body, headers=headers, timeout=self._timeout(deployment), allow_redirects=False

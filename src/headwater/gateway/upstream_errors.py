@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from headwater.errors import GatewayError, UpstreamUnavailable, error_body
+from headwater.gateway.providers.base import ErrorInfo
 from headwater.gateway.scrub import scrub
 from headwater.gateway.upstream import broken_error
 from headwater.snapshot import DeploymentView
@@ -44,9 +45,11 @@ def refusal(status: int, deployment: DeploymentView) -> GatewayError | None:
     return None
 
 
-def server_error(status: int, raw: bytes, deployment: DeploymentView, public_model: str) -> GatewayError:
+def server_error(
+    status: int, raw: bytes, deployment: DeploymentView, public_model: str, info: ErrorInfo | None = None
+) -> GatewayError:
     fields = _error_fields(raw)
-    detail = fields.get("message") if fields else None
+    detail = info.message if info is not None else fields.get("message") if fields else None
     text = scrub(str(detail) if detail else raw.decode("utf-8", "replace")[:500], deployment, public_model)
     return broken_error(deployment, f"HTTP {status}: {text}" if text.strip() else f"HTTP {status}")
 
@@ -68,6 +71,22 @@ def client_error_body(raw: bytes, deployment: DeploymentView, public_model: str)
 
     message = scrub(str(fields.get("message") or ""), deployment, public_model) or "The upstream rejected it."
     return error_body(message, short("type") or "invalid_request_error", short("code"), short("param"))
+
+
+def relayed(
+    info: ErrorInfo | None, raw: bytes, deployment: DeploymentView, public_model: str
+) -> tuple[str, str | None, str | None, str | None]:
+    """A relayed 4xx's message, type, code and param, each scrubbed: the provider's reading of the
+    error (``info``), else the body's own text."""
+    if info is None:
+        text = scrub(raw.decode("utf-8", "replace")[:500], deployment, public_model) or "no details"
+        return f"The upstream rejected the request: {text}", "invalid_request_error", "upstream_error", None
+
+    def short(value: str | None) -> str | None:
+        return None if value is None else scrub(value, deployment, public_model)[:_SHORT]
+
+    message = scrub(info.message, deployment, public_model) or "The upstream rejected it."
+    return message, short(info.type), short(info.code), short(info.param)
 
 
 def retry_after(value: str | None) -> bytes | None:

@@ -89,6 +89,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List stored credentials (never their values) */
+        get: operations["list_credentials_api_v1_credentials_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Show a stored credential (never its value) */
+        get: operations["get_credential_api_v1_credentials__name__get"];
+        /** Create (201) or replace (200) a stored credential's value */
+        put: operations["put_credential_api_v1_credentials__name__put"];
+        post?: never;
+        /** Delete a credential no deployment uses */
+        delete: operations["delete_credential_api_v1_credentials__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/groups": {
         parameters: {
             query?: never;
@@ -866,11 +902,21 @@ export interface components {
          */
         ConnectionTest: {
             /**
+             * Api Version
+             * @description azure-openai only (required there): the api-version, e.g. 2024-10-21.
+             */
+            api_version?: string | null;
+            /**
              * Base Url
              * Format: uri
-             * @description Up to and including /v1, e.g. http://vllm:8000/v1
+             * @description openai and anthropic: up to and including /v1 (http://vllm:8000/v1, https://api.anthropic.com/v1); azure-openai: the resource endpoint (https://NAME.openai.azure.com); bedrock: the runtime endpoint (https://bedrock-runtime.us-east-1.amazonaws.com).
              */
             base_url: string;
+            /**
+             * Credential
+             * @description A stored credential (/api/v1/credentials/{name}) holding the upstream API key; not with credential_env.
+             */
+            credential?: string | null;
             /**
              * Credential Env
              * @description Environment variable holding the upstream API key.
@@ -878,12 +924,26 @@ export interface components {
             credential_env?: string | null;
             /**
              * Provider
-             * @description openai: any OpenAI-compatible server (vLLM, TGI, Ollama, the simulator).
+             * @description openai: any OpenAI-compatible server (vLLM, TGI, Ollama, LM Studio, OpenAI, the simulator); azure-openai: an Azure OpenAI resource; anthropic: Anthropic's Messages API; bedrock: AWS Bedrock's Converse API.
              * @default openai
-             * @constant
+             * @enum {string}
              */
-            provider: "openai";
-            /** Upstream Model */
+            provider: "openai" | "azure-openai" | "anthropic" | "bedrock";
+            /**
+             * Region
+             * @description bedrock only (required there): the AWS region the request is signed for.
+             */
+            region?: string | null;
+            /**
+             * Responses Api
+             * @description openai and azure-openai only: the server implements POST /responses, so Responses API calls are passed through to it instead of being translated to chat completions.
+             * @default false
+             */
+            responses_api: boolean;
+            /**
+             * Upstream Model
+             * @description The model as the upstream names it; for azure-openai the deployment name, for bedrock the model or inference profile id.
+             */
             upstream_model: string;
         };
         /** Cost */
@@ -895,6 +955,62 @@ export interface components {
             amount: string;
             /** Currency */
             currency: string;
+        };
+        /** CredentialPage */
+        CredentialPage: {
+            /** Items */
+            items: components["schemas"]["CredentialRead"][];
+            /** Next */
+            next: string | null;
+        };
+        /**
+         * CredentialPut
+         * @description ``PUT /api/v1/credentials/{name}``: create or replace a credential's value.
+         */
+        CredentialPut: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Value
+             * Format: password
+             * @description The secret (an upstream API key): stored encrypted, never shown again.
+             */
+            value: string;
+        };
+        /**
+         * CredentialRead
+         * @description A credential as every read shows it: that it is set and when, never its value.
+         */
+        CredentialRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Name */
+            name: string;
+            /**
+             * Set
+             * @description Always true: a stored credential has a value.
+             * @default true
+             */
+            set: boolean;
+            /**
+             * Updated At
+             * Format: date-time
+             * @description When the value (or description) was last replaced.
+             */
+            updated_at: string;
+            /**
+             * Used By
+             * @description The models whose deployments name this credential.
+             */
+            used_by: string[];
         };
         /** DeploymentRuntimeRead */
         DeploymentRuntimeRead: {
@@ -943,11 +1059,21 @@ export interface components {
         /** DeploymentSpec */
         DeploymentSpec: {
             /**
+             * Api Version
+             * @description azure-openai only (required there): the api-version, e.g. 2024-10-21.
+             */
+            api_version?: string | null;
+            /**
              * Base Url
              * Format: uri
-             * @description Up to and including /v1, e.g. http://vllm:8000/v1
+             * @description openai and anthropic: up to and including /v1 (http://vllm:8000/v1, https://api.anthropic.com/v1); azure-openai: the resource endpoint (https://NAME.openai.azure.com); bedrock: the runtime endpoint (https://bedrock-runtime.us-east-1.amazonaws.com).
              */
             base_url: string;
+            /**
+             * Credential
+             * @description A stored credential (/api/v1/credentials/{name}) holding the upstream API key; not with credential_env.
+             */
+            credential?: string | null;
             /**
              * Credential Env
              * @description Environment variable holding the upstream API key.
@@ -960,17 +1086,31 @@ export interface components {
             deadline?: number | null;
             /**
              * Provider
-             * @description openai: any OpenAI-compatible server (vLLM, TGI, Ollama, the simulator).
+             * @description openai: any OpenAI-compatible server (vLLM, TGI, Ollama, LM Studio, OpenAI, the simulator); azure-openai: an Azure OpenAI resource; anthropic: Anthropic's Messages API; bedrock: AWS Bedrock's Converse API.
              * @default openai
-             * @constant
+             * @enum {string}
              */
-            provider: "openai";
+            provider: "openai" | "azure-openai" | "anthropic" | "bedrock";
+            /**
+             * Region
+             * @description bedrock only (required there): the AWS region the request is signed for.
+             */
+            region?: string | null;
+            /**
+             * Responses Api
+             * @description openai and azure-openai only: the server implements POST /responses, so Responses API calls are passed through to it instead of being translated to chat completions.
+             * @default false
+             */
+            responses_api: boolean;
             /**
              * Timeout
              * @description Seconds until the response starts and between two chunks; default from settings.
              */
             timeout?: number | null;
-            /** Upstream Model */
+            /**
+             * Upstream Model
+             * @description The model as the upstream names it; for azure-openai the deployment name, for bedrock the model or inference profile id.
+             */
             upstream_model: string;
             /**
              * Weight
@@ -2617,6 +2757,130 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditVerifyRead"];
+                };
+            };
+        };
+    };
+    list_credentials_api_v1_credentials_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialPage"];
+                };
+            };
+        };
+    };
+    get_credential_api_v1_credentials__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_credential_api_v1_credentials__name__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialPut"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialRead"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_credential_api_v1_credentials__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

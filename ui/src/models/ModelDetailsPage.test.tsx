@@ -77,7 +77,7 @@ describe('ModelDetailsPage', () => {
 
   it('never shows a password held in a deployment’s URL', async () => {
     const model = aModel({
-      deployments: [{ provider: 'openai', base_url: 'http://bob:s3cret@vllm:8000/v1', upstream_model: 'granite', credential_env: null, weight: 1 }],
+      deployments: [{ provider: 'openai', responses_api: false, base_url: 'http://bob:s3cret@vllm:8000/v1', upstream_model: 'granite', credential_env: null, weight: 1 }],
     });
     mockApi({ 'GET /api/v1/models/granite-3.1-8b': model, 'GET /api/v1/models/granite-3.1-8b/runtime': aRuntime(model.name, ['never']) });
     open('granite-3.1-8b');

@@ -88,6 +88,7 @@ describe('Add asset', () => {
       deployments: [
         {
           provider: 'openai',
+        responses_api: false,
           base_url: 'http://vllm:8000/v1',
           upstream_model: 'ibm-granite/granite-3.1-8b-instruct',
           credential_env: null,
@@ -136,6 +137,7 @@ describe('Test connection', () => {
     expect(await within(dialog).findByText('Connected in 12 ms; granite is served')).toBeInTheDocument();
     expect(api.calls.find((call) => call.path === '/api/v1/models/test-connection')?.body).toEqual({
       provider: 'openai',
+      responses_api: false,
       base_url: 'http://vllm:8000/v1',
       upstream_model: 'granite',
     });

@@ -170,7 +170,10 @@ function optionalCount(value: string): number | null {
 function deploymentBody(deployment: DeploymentDraft): Deployment {
   return {
     ...deployment.original,
-    provider: 'openai',
+    // the form edits an OpenAI-compatible server's fields; a deployment of another provider keeps
+    // its provider and its own fields (api_version, region, credential) as they were
+    provider: deployment.original?.provider ?? 'openai',
+    responses_api: deployment.original?.responses_api ?? false,
     base_url: deployment.baseUrl.trim(),
     upstream_model: deployment.upstreamModel.trim(),
     credential_env: deployment.credentialEnv.trim() || null,
@@ -205,6 +208,7 @@ export function connectionBody(deployment: DeploymentDraft): ConnectionTest {
   const env = deployment.credentialEnv.trim();
   return {
     provider: 'openai',
+    responses_api: false,
     base_url: deployment.baseUrl.trim(),
     upstream_model: deployment.upstreamModel.trim(),
     ...(env ? { credential_env: env } : {}),

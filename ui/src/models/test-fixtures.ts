@@ -15,6 +15,7 @@ export function aModel(overrides: Partial<Model> = {}): Model {
     deployments: [
       {
         provider: 'openai',
+        responses_api: false,
         base_url: 'http://vllm-a:8000/v1',
         upstream_model: 'ibm-granite/granite-3.1-8b-instruct',
         credential_env: null,
@@ -24,6 +25,7 @@ export function aModel(overrides: Partial<Model> = {}): Model {
       },
       {
         provider: 'openai',
+        responses_api: false,
         base_url: 'http://vllm-b:8000/v1',
         upstream_model: 'ibm-granite/granite-3.1-8b-instruct',
         credential_env: null,
@@ -50,6 +52,7 @@ export const GPT = aModel({
   deployments: [
     {
       provider: 'openai',
+      responses_api: false,
       base_url: 'https://api.openai.com/v1',
       upstream_model: 'gpt-4o-mini',
       credential_env: 'HEADWATER_UPSTREAM_OPENAI_KEY',
@@ -70,6 +73,7 @@ export const EMBEDDER = aModel({
   deployments: [
     {
       provider: 'openai',
+      responses_api: false,
       base_url: 'http://ollama:11434/v1',
       upstream_model: 'nomic-embed-text',
       credential_env: null,

@@ -1,4 +1,4 @@
-"""Retention: usage and limit events, and rollup rows, deleted once older than they are kept.
+"""Retention: usage and limit events, rollup rows and stored responses deleted once past their time.
 
 * Usage events and limit events older than ``HEADWATER_USAGE_RETENTION_DAYS`` go, by **whole
   hours**: the cutoff is truncated to the hour, so that the oldest stored event always starts an
@@ -7,6 +7,8 @@
 * Rows of the hourly, daily and monthly rollups go once their whole bucket is older than
   ``HEADWATER_ROLLUP_RETENTION_DAYS`` (a daily row when its day has ended before the cutoff, a
   monthly one when its month has), so that a report never reads a bucket that is partly gone.
+* Stored Responses API responses go once expired (``expires_at``, set when each was stored from
+  ``HEADWATER_RESPONSE_STORE_DAYS``); readers already ignore them from that instant.
 
 Deletes run in batches of ``batch_size`` rows, oldest first, each its own short transaction (by
 primary key for the events; by physical row id for the rollups, which have none: ``ctid`` on
@@ -29,7 +31,7 @@ from sqlalchemy import ColumnElement, Table, delete, func, literal_column, selec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.clock import utcnow
-from headwater.storage.sql.tables import ROLLUPS, limit_events, usage_events
+from headwater.storage.sql.tables import ROLLUPS, limit_events, stored_responses, usage_events
 from headwater.usage.rollup import GRAINS, truncate
 
 #: The PostgreSQL advisory lock a pruning pass holds (any 64-bit number, fixed): "Retentio".
@@ -44,12 +46,14 @@ class Cutoffs:
 
     events: datetime  # usage and limit events: a whole hour
     rollups: datetime  # rollup rows whose bucket has ended by then
+    responses: datetime  # stored responses that expired by then
 
     @classmethod
     def at(cls, now: datetime, *, usage_days: int, rollup_days: int) -> Cutoffs:
         return cls(
             events=truncate(now - timedelta(days=usage_days), "hour"),
             rollups=now - timedelta(days=rollup_days),
+            responses=now,
         )
 
 
@@ -129,6 +133,10 @@ class SqlRetention:
             await self._prune(
                 result, table, row_id, table.c.bucket, truncate(cutoffs.rollups, grain), stopping
             )
+        responses = stored_responses
+        await self._prune(
+            result, responses, responses.c.id, responses.c.expires_at, cutoffs.responses, stopping
+        )
 
     async def _prune(
         self,

@@ -4,7 +4,12 @@ A full build streams the large tables (keys, users, memberships) in batches of :
 and yields to the event loop between batches, so building the snapshot of a large organisation never
 stalls the requests the process is serving; the new snapshot replaces the old one at the end.
 :meth:`SqlSnapshotSource.update` reads what the revisions since the current snapshot changed
-(``snapshot_changes``) and loads only that (:mod:`headwater.snapshot_delta`).
+(``snapshot_changes``) and loads only that (:mod:`headwater.snapshot_delta`); a changed stored
+credential reloads the models whose deployments name it.
+
+A deployment's credential is read from the environment (``credential_env``) or opened from the
+stored credentials (``credential``) with the server's key (:mod:`headwater.credentials.opener`:
+one this server cannot open leaves that deployment without a credential, never fails the snapshot).
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.catalog.credentials import DEFAULT_PREFIX, refusal
 from headwater.catalog.schemas import ModelRead
+from headwater.catalog.secret_box import SecretBox
+from headwater.credentials.opener import Opener
 from headwater.keys.schemas import KeyLimits
 from headwater.policies.schemas import PolicyRead
 from headwater.snapshot import DeploymentView, KeyView, ModelView, PolicyView, Pricing, Snapshot, UserView
 from headwater.snapshot_delta import Delta, GroupView, ServiceAccountView, apply, ordered
 from headwater.storage.sql import catalog
+from headwater.storage.sql import credentials as credentials_repo
 from headwater.storage.sql import policies as policies_repo
 from headwater.storage.sql.database import changes_since, current_revision
 from headwater.storage.sql.tables import api_keys, group_members, groups, service_accounts, users
@@ -39,15 +47,21 @@ V = TypeVar("V")
 BATCH = 1000
 #: Target types a gateway serves; others (``admintoken``, ``-``) change nothing here. A type not
 #: listed in either set makes the update a full build (safe for a kind added later).
-_SERVED = frozenset({"key", "model", "policy", "user", "group", "serviceaccount"})
+_SERVED = frozenset({"key", "model", "policy", "user", "group", "serviceaccount", "credential"})
 _IGNORED = frozenset({"admintoken", "-"})
 
 
 class SqlSnapshotSource:
-    def __init__(self, engine: AsyncEngine, credential_env_prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        credential_env_prefix: str = DEFAULT_PREFIX,
+        secret_box: SecretBox | None = None,
+    ) -> None:
         self._engine = engine
         self._prefix = credential_env_prefix
         self._refused: set[tuple[str, str]] = set()
+        self._opener = Opener(secret_box)
         self.full_builds = 0  # for tests and logs
         self.deltas = 0
 
@@ -62,6 +76,10 @@ class SqlSnapshotSource:
                 log.error("model %s: not reading credential_env %s: %s", model, name, why)
             return None
         return os.environ.get(name)
+
+    async def _credentials_of(self, conn: AsyncConnection, models: Iterable[ModelRead]) -> dict[str, str]:
+        named = {dep.credential for model in models for dep in model.deployments if dep.credential}
+        return self._opener.open_all(await credentials_repo.list_rows(conn, named)) if named else {}
 
     async def revision(self) -> int:
         async with self._engine.connect() as conn:
@@ -154,7 +172,9 @@ class SqlSnapshotSource:
                 external[row["name"]] = True
             if row["cost_center"]:
                 centers[f"group:{row['name']}"] = row["cost_center"]
-        models = {model.name: self._model_view(model) for model in await catalog.list_all(conn)}
+        read_models = await catalog.list_all(conn)
+        stored = await self._credentials_of(conn, read_models)
+        models = {model.name: self._model_view(model, stored) for model in read_models}
         await asyncio.sleep(0)
         policies: list[PolicyView] = []
         async for rows in _batches(conn, select(policies_table).order_by(policies_table.c.name), size=100):
@@ -193,10 +213,12 @@ class SqlSnapshotSource:
             query = select(api_keys).where(api_keys.c.id.in_(named["key"]))
             found = {row["id"]: _key_view(row) for row in (await conn.execute(query)).mappings()}
             delta.keys = {key_id: found.get(key_id) for key_id in named["key"]}
+        if named["credential"]:  # a value replaced: the models that use it are served anew
+            named["model"] |= await credentials_repo.models_using(conn, named["credential"])
         if named["model"]:
-            models = {
-                m.name: self._model_view(m) for m in await catalog.list_all(conn, sorted(named["model"]))
-            }
+            read_models = await catalog.list_all(conn, sorted(named["model"]))
+            stored = await self._credentials_of(conn, read_models)
+            models = {m.name: self._model_view(m, stored) for m in read_models}
             delta.models = {name: models.get(name) for name in named["model"]}
         if named["policy"]:
             read = {p.name: p for p in await policies_repo.list_all(conn, sorted(named["policy"]))}
@@ -235,7 +257,7 @@ class SqlSnapshotSource:
             delta.users = await _users(conn, user_names)
         return delta
 
-    def _model_view(self, model: ModelRead) -> ModelView:
+    def _model_view(self, model: ModelRead, stored: dict[str, str]) -> ModelView:
         return ModelView(
             name=model.name,
             kind=model.kind,
@@ -252,10 +274,15 @@ class SqlSnapshotSource:
                     provider=dep.provider,
                     base_url=dep.url(),
                     upstream_model=dep.upstream_model,
-                    credential=self._credential(model.name, dep.credential_env),
+                    credential=stored.get(dep.credential)
+                    if dep.credential
+                    else self._credential(model.name, dep.credential_env),
                     timeout_s=dep.timeout,
                     weight=dep.weight,
                     deadline_s=dep.deadline,
+                    api_version=dep.api_version,
+                    region=dep.region,
+                    responses_api=dep.responses_api,
                 )
                 for position, dep in enumerate(model.deployments)
             ),

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -149,6 +150,24 @@ deployments = Table(
     Column("timeout_s", Float, nullable=True),
     Column("weight", Integer, nullable=False, default=1),
     Column("deadline_s", Float, nullable=True),  # total time a call may take
+    Column("credential", String(128), nullable=True),  # a stored credential's name (credentials.name)
+    Column("api_version", String(32), nullable=True),  # azure-openai
+    Column("region", String(32), nullable=True),  # bedrock
+    Column("responses_api", Boolean, nullable=False, default=False, server_default=false()),
+)
+
+# Stored upstream credentials: the value only as AES-256-GCM ciphertext (headwater.catalog.secret_box),
+# with its nonce and the id of the key that sealed it.
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("nonce", LargeBinary(12), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 api_keys = Table(
@@ -342,4 +361,18 @@ login_states = Table(
     Column("nonce", String(128), nullable=False),
     Column("return_to", String(2048), nullable=False),
     Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Responses API responses kept for ``previous_response_id`` and GET /v1/responses/{id}: readable only
+# by ``owner`` (a principal) until ``expires_at``; then deleted by the retention pass. ``body`` is the
+# zlib-compressed JSON {"input_items": [...], "response": {...}} (headwater.storage.sql.stored_responses).
+stored_responses = Table(
+    "stored_responses",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("owner", String(160), nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("body", LargeBinary, nullable=False),
 )

@@ -1,0 +1,1 @@
+"""Stored credentials: upstream secrets kept encrypted in Headwater, named by deployments."""

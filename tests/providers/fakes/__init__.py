@@ -1,0 +1,1 @@
+"""Local fakes of the providers' HTTP APIs, replaying their recorded wire formats (test code, not product)."""
