@@ -82,12 +82,17 @@ typecheck: $(VENV)/.dev-installed
 contracts: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 
-pytest: $(VENV)/.dev-installed tests/oidc/node_modules/.installed $(CONSOLE)
+pytest: $(VENV)/.dev-installed tests/oidc/node_modules/.installed tests/sdk_js/node_modules/.installed $(CONSOLE)
 	@bash scripts/pytest.sh
 
 # the real OpenID Connect provider the identity tests run (npm's oidc-provider, see tests/oidc)
 tests/oidc/node_modules/.installed: tests/oidc/package-lock.json
 	npm ci --prefix tests/oidc --no-audit --no-fund
+	@touch $@
+
+# the official openai npm SDK, driven through the gateway (tests/providers/test_openai_js.py)
+tests/sdk_js/node_modules/.installed: tests/sdk_js/package-lock.json
+	npm ci --prefix tests/sdk_js --no-audit --no-fund
 	@touch $@
 
 # ---- make bench: nginx + wrk, reference proxy vs Headwater (not a test) ----

@@ -54,7 +54,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("headwater.traces")
 
 #: The gateway's endpoints and the GenAI operation each performs.
-OPERATIONS = {"chat": "chat", "completions": "text_completion", "embeddings": "embeddings"}
+OPERATIONS = {
+    "chat": "chat",
+    "completions": "text_completion",
+    "embeddings": "embeddings",
+    "responses": "chat",
+    "messages": "chat",
+}
+#: Headwater's provider names as the GenAI conventions name them (``gen_ai.provider.name``).
+PROVIDER_NAMES = {"azure-openai": "azure.ai.openai", "bedrock": "aws.bedrock"}
 #: The path OTLP/HTTP collectors take traces on.
 TRACES_PATH = "/v1/traces"
 #: Events turned into spans before the task yields to the event loop.
@@ -103,7 +111,7 @@ def attributes(event: UsageEvent, deployment: DeploymentView | None) -> dict[str
         "headwater.estimated": event.estimated,
     }
     if event.provider:
-        found["gen_ai.provider.name"] = event.provider
+        found["gen_ai.provider.name"] = PROVIDER_NAMES.get(event.provider, event.provider)
     if operation != "embeddings":
         found["gen_ai.request.stream"] = event.streamed
     if event.streamed and event.ttft_ms is not None:
