@@ -113,6 +113,9 @@ def world(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]
         for fake in fakes.values():
             for secret in (getattr(fake, "api_key", ""), getattr(fake, "credential", "")):
                 assert not secret or secret not in log  # never a credential in the server's log
+        # a refused credential and a failing upstream are logged, naming the deployment
+        for provider in FAKED:
+            assert f"deployment via-{provider}/0" in log and "upstream_auth_failed" in log
 
 
 def _openai(world: World, timeout: float = 10.0) -> openai.OpenAI:

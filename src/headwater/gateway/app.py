@@ -34,6 +34,8 @@ OPENAI_ROUTES: dict[str, ClientApi] = {
     "/v1/embeddings": openai.EMBEDDINGS,
 }
 RESPONSES_PATH = "/v1/responses"
+#: The same upstream failure is logged at most once per this many seconds.
+LOG_EVERY_S = 10.0
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 #: The most bytes a token count request may hold (it carries a whole prompt).
@@ -85,6 +87,7 @@ class Gateway:
         self._responses = responses
         self._messages = messages
         self._max_body = max_body_bytes
+        self._logged: dict[tuple[str | None, str], float] = {}
         self._auth = auth or Authenticator()
         self._may_call = may_call
         self._metrics = metrics
@@ -158,6 +161,8 @@ class Gateway:
             else:
                 raise NotFound(f"Invalid URL ({method} {path})", code="unknown_url")
         except GatewayError as error:
+            if error.status >= 502:
+                self._upstream_failed(error, rid)
             headers.extend(error.headers)
             body = endpoint.error_body(error) if endpoint is not None else error.body()
             await send_bytes(send, error.status, body, headers)
@@ -166,6 +171,17 @@ class Gateway:
             failed = GatewayError("The gateway failed to handle the request.", code="internal_error")
             body = endpoint.error_body(failed) if endpoint is not None else failed.body()
             await send_bytes(send, 500, body, headers)
+
+    def _upstream_failed(self, error: GatewayError, request_id: str) -> None:
+        """Log an upstream's failure (its message names the deployment, never its URL or credential),
+        once per 10 s for each kind of failure, so that a dead upstream cannot flood the log."""
+        now = monotonic()
+        kind = (error.code, error.message[:80])
+        if now - self._logged.get(kind, -LOG_EVERY_S) >= LOG_EVERY_S:
+            if len(self._logged) > 1000:
+                self._logged.clear()
+            self._logged[kind] = now
+            log.warning("request %s: %s (%s)", request_id, error.message, error.code)
 
     async def _caller(self, scope: Scope, authorization: bytes | None) -> tuple[Snapshot, KeyView]:
         snapshot = self._snapshots.current
@@ -210,7 +226,13 @@ class Gateway:
         raw = await read_body(receive, self._max_body, declared)
         name, tokens = api.count_tokens(raw)
         model = snapshot.models.get(name)
-        if model is None or not model.enabled or not key.allows(model.name):
+        may_call = self._may_call
+        if (
+            model is None
+            or not model.enabled
+            or not key.allows(model.name)
+            or (may_call is not None and not may_call(snapshot, key, model))
+        ):
             raise NotFound(
                 f"The model `{name}` does not exist or you do not have access to it.",
                 code="model_not_found",

@@ -121,6 +121,11 @@ class Proxy:
                 param="model",
             )
         await api.prepare(inbound, key)
+        if inbound.untranslatable is not None and not any(
+            PROVIDERS[deployment.provider].natively(deployment, api.operation)
+            for deployment in model.deployments
+        ):  # refused before it is admitted: it costs the caller no request and no reservation
+            raise bad_request(inbound.untranslatable)
         payload = inbound.chat
         ticket = await self._admission.admit(snapshot, key, model, payload, request_id, headers, len(raw))
         call = Call(request_id, key, model, api.operation, payload, started, inbound.stream)
