@@ -12,11 +12,12 @@ written (a write per label set and bucket per fold, not per event): folding cost
 per event.
 
 Labels (all bounded by what an administrator configures): ``model`` (the public model name),
-``endpoint`` (chat, completions, embeddings, responses, messages), ``status_class`` (``2xx``, ``4xx``, ``5xx`` from the
-answer's HTTP status; a client that left is 499, so ``4xx``), ``currency``, ``deployment``, and the
-upstream error ``kind`` (:func:`upstream_error_kind`). ``principal`` and ``key`` (the key's id, or
-``oidc`` / ``header`` for callers without a key) are added to the request, token and cost counters
-only when ``HEADWATER_METRICS_PRINCIPAL_LABELS`` is set: they grow with the number of callers.
+``endpoint`` (chat, completions, embeddings, responses, messages), ``status_class`` (``2xx``,
+``4xx``, ``5xx`` from the answer's HTTP status; a client that left is 499, so ``4xx``),
+``currency``, ``deployment``, and the upstream error ``kind`` (:func:`upstream_error_kind`).
+``principal`` and ``key`` (the key's id, or ``oidc`` / ``header`` for callers without a key) are
+added to the request, token and cost counters only when ``HEADWATER_METRICS_PRINCIPAL_LABELS`` is
+set: they grow with the number of callers.
 """
 
 from __future__ import annotations
