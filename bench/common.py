@@ -45,8 +45,41 @@ HEADWATER = "headwater"
 POLICY = "headwater+policy"
 OIDC = "headwater+oidc"
 POLICY_REDIS = "headwater+policy+redis"
-TARGETS = ("direct", "reference", HEADWATER, POLICY, OIDC, POLICY_REDIS)
+
+# Issue 14, the translated paths: one client API in, another wire protocol out, on the headwater
+# process with an owner-less key (so the rows compare with headwater's plain chat row).
+CLAUDE_MODEL = "bench-claude"  # provider: anthropic, nginx's canned Messages JSON
+CLAUDE_STREAM_MODEL = "bench-claude-stream"  # provider: anthropic, nginx's canned Messages SSE
+MESSAGES_OPENAI = "messages→openai"  # POST /v1/messages, an openai deployment (translated both ways)
+CHAT_ANTHROPIC = "chat→anthropic"  # POST /v1/chat/completions, an anthropic deployment
+RESPONSES_OPENAI = "responses→openai"  # POST /v1/responses, an openai deployment (chat upstream)
+TRANSLATED = (MESSAGES_OPENAI, CHAT_ANTHROPIC, RESPONSES_OPENAI)
+TARGETS = ("direct", "reference", HEADWATER, POLICY, OIDC, POLICY_REDIS, *TRANSLATED)
+#: The translated targets get rounds (and a latency run) of half the length: the run stays ~3.5 min.
+SHORT = frozenset(TRANSLATED)
+#: Which client API each target speaks (the body wrk sends and what a check expects back).
+API = {MESSAGES_OPENAI: "messages", CHAT_ANTHROPIC: "chat", RESPONSES_OPENAI: "responses"}
 UPSTREAM_PATHS = {"non-stream": "/v1/chat/completions", "stream": "/stream/v1/chat/completions"}
+
+
+def _bodies(model: str, stream_model: str, **fields: object) -> dict[str, str]:
+    """A non-stream and a stream body: ``model`` or ``stream_model`` and ``fields``."""
+    return {
+        "non-stream": orjson.dumps({"model": model, **fields}).decode(),
+        "stream": orjson.dumps({"model": stream_model, **fields, "stream": True}).decode(),
+    }
+
+
+#: The translated targets' request bodies per mode (the others send REQUESTS). Every body asks for the
+#: same answer (one user message, at most 16 tokens); the Responses body leaves ``store`` out, as the
+#: SDKs do, so every call is also stored (the default: HEADWATER_RESPONSE_STORE_DAYS=30).
+BODIES = {
+    MESSAGES_OPENAI: _bodies(CHAT_MODEL, STREAM_MODEL, messages=PROMPT, max_tokens=16),
+    CHAT_ANTHROPIC: _bodies(CLAUDE_MODEL, CLAUDE_STREAM_MODEL, messages=PROMPT, max_tokens=16),
+    RESPONSES_OPENAI: _bodies(CHAT_MODEL, STREAM_MODEL, input=PROMPT[0]["content"], max_output_tokens=16),
+}
+#: The Headwater path each client API is measured on.
+API_PATHS = {"chat": "/v1/chat/completions", "messages": "/v1/messages", "responses": "/v1/responses"}
 
 
 class Failed(Exception):

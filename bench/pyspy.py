@@ -1,4 +1,5 @@
-"""``--profile``: Headwater (or the reference proxy) under py-spy while wrk drives non-stream load."""
+"""``--profile``: Headwater (or the reference proxy) under py-spy while wrk drives non-stream load
+(or ``BENCH_PROFILE_MODE=stream``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from common import (
     LOAD_CPU,
     OIDC,
     POLICY_REDIS,
-    REQUESTS,
     RESULTS,
     ROOT,
     THROUGHPUT_CONNECTIONS,
@@ -137,7 +137,7 @@ def profile(procs: Processes, seconds: int, rate: int, which: str) -> int:
         verify()
     mode = os.environ.get("BENCH_PROFILE_MODE", "non-stream")
     check(target, mode)
-    url, body = target.url(mode), REQUESTS[mode]
+    url, body = target.url(mode), target.bodies[mode]
     print(f"warming up {which} for {WARMUP_S} s", flush=True)
     wrk(url, body, target.key, THROUGHPUT_CONNECTIONS, WARMUP_S, latency=False)
 
@@ -149,7 +149,7 @@ def profile(procs: Processes, seconds: int, rate: int, which: str) -> int:
     time.sleep(1.0)  # py-spy attaches before the load starts
     if spy.process.poll() is not None:
         raise Failed(f"py-spy exited with code {spy.process.returncode}:\n{log_tail(spy)}")
-    print(f"profiling {which} (pid {target.pid}) for {seconds} s under wrk -c32 non-stream", flush=True)
+    print(f"profiling {which} (pid {target.pid}) for {seconds} s under wrk -c32 {mode}", flush=True)
     result = wrk(url, body, target.key, THROUGHPUT_CONNECTIONS, seconds, latency=False)
     try:
         spy.process.wait(timeout=60)
@@ -159,7 +159,7 @@ def profile(procs: Processes, seconds: int, rate: int, which: str) -> int:
         raise Failed(f"py-spy wrote no output:\n{log_tail(spy)}")
     summary = summarise_profile(raw, rate, seconds)
     header = [
-        f"# {'Reference proxy' if which == 'reference' else which} profile (py-spy, non-stream load)",
+        f"# {'Reference proxy' if which == 'reference' else which} profile (py-spy, {mode} load)",
         "",
         *environment_lines(seconds)[:5],
         f"- Load while sampling: wrk -t1 -c{THROUGHPUT_CONNECTIONS} -d{seconds}s -> "

@@ -14,9 +14,17 @@ Targets, each measured non-streaming and streaming:
                           policy's user instead of a key, so admission runs as for headwater+policy;
 * headwater+policy+redis  a second ``headwater serve`` with the Redis limiter (HEADWATER_REDIS_URL),
                           the same policy and an owned key.
+* messages→openai         the headwater process and an owner-less key of its own (no policy), POST
+                          /v1/messages (Anthropic Messages API) for the models on nginx's OpenAI
+                          answers: translated to chat completions and back (issue 14);
+* chat→anthropic          the same, POST /v1/chat/completions for models whose deployment is
+                          ``provider: anthropic`` on nginx's canned Messages API answers;
+* responses→openai        the same, POST /v1/responses (stored: ``store`` left out) translated to
+                          nginx's chat completions.
 
 Per target and mode: a warm-up, throughput (``wrk -t1 -c32``) in rounds interleaved across the
-targets, then latency (``wrk -t1 -c1 --latency``). The proxy under test runs on CPU 0, nginx and
+targets, then latency (``wrk -t1 -c1 --latency``); the translated targets' rounds and latency runs are
+half as long (common.SHORT), to keep the run short. The proxy under test runs on CPU 0, nginx and
 wrk on CPU 1; one proxy is under load at a time. Prints a Markdown table and verdicts and writes
 them to bench/results/latest.md. The parts: common.py (constants, processes), upstream.py (nginx),
 oidc.py (the static issuer, the token), targets.py (the proxies, keys, policy), wrk.py (load and
@@ -52,6 +60,7 @@ from common import (
     ROOT,
     ROUNDS,
     TARGETS,
+    TRANSLATED,
     Failed,
     Processes,
     children,
@@ -133,6 +142,7 @@ def benchmark(procs: Processes, targets: list[str], seconds: int, only: bool = F
     # never reach the token verifier.
     memory = [name for name in (HEADWATER, POLICY) if name in targets]
     memory += [OIDC] if oidc_issuer is not None else []
+    memory += [name for name in TRANSLATED if name in targets]
     if memory:
         bring_up(memory, lambda: headwater(memory, redis=False, issuer=oidc_issuer))
     if POLICY_REDIS in targets:
@@ -232,7 +242,11 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def target_list(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
+    """Targets by name; the translated ones may be written with ``->`` or ``-`` for ``→``."""
+    aliases = {
+        alias: name for name in TRANSLATED for alias in (name.replace("→", "->"), name.replace("→", "-"))
+    }
+    names = [aliases.get(name.strip(), name.strip()) for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in TARGETS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
@@ -260,14 +274,17 @@ def main(argv: list[str] | None = None) -> int:
         "--profile",
         action="store_true",
         help="profile headwater (or --only reference / headwater+policy / headwater+oidc / "
-        "headwater+policy+redis) with py-spy instead",
+        "headwater+policy+redis / a translated target) with py-spy instead; "
+        "BENCH_PROFILE_MODE=stream for stream load",
     )
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second (100)")
     args = parser.parse_args(argv)
     if args.duration < ROUNDS:
         parser.error(f"--duration must be at least {ROUNDS} seconds")
     if args.profile and args.only and (len(args.only) > 1 or args.only == ["direct"]):
-        parser.error("--profile profiles one proxy: headwater (default), reference, or a headwater+ target")
+        parser.error(
+            "--profile profiles one proxy: headwater (default), reference, a headwater+ or translated target"
+        )
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             print(f"{tool} is not installed (Debian: apt-get install nginx-light wrk)", file=sys.stderr)

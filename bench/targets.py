@@ -1,4 +1,5 @@
-"""The proxies under test: the reference proxy and Headwater (plain, with a policy, an OIDC token, Redis)."""
+"""The proxies under test: the reference proxy and Headwater (plain, with a policy, an OIDC token, Redis,
+and the translated paths of issue 14: Messages and Responses in, chat out; chat in, Anthropic out)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,13 @@ import httpx
 import orjson
 
 from common import (
+    API,
+    API_PATHS,
     BENCH,
+    BODIES,
     CHAT_MODEL,
+    CLAUDE_MODEL,
+    CLAUDE_STREAM_MODEL,
     HEADWATER,
     HOST,
     MODES,
@@ -25,6 +31,7 @@ from common import (
     PROXY_CPU,
     REQUESTS,
     STREAM_MODEL,
+    TRANSLATED,
     UPSTREAM_PATHS,
     VENV_BIN,
     Failed,
@@ -46,6 +53,8 @@ BENCH_USER = "bench-user"
 BENCH_TOKEN_USER = "bench-token-user"
 BENCH_GROUP = "bench-team"
 BENCH_POLICY = "bench-tier"
+#: The anthropic deployments' credential variable (nginx ignores the key; Headwater must send one).
+ANTHROPIC_KEY_ENV = "HEADWATER_UPSTREAM_BENCH_ANTHROPIC"
 
 RESOURCES_YAML = """\
 apiVersion: headwater/v1
@@ -64,6 +73,25 @@ spec:
   kind: chat
   deployments:
     - {{provider: openai, baseUrl: "{upstream}/stream/v1", upstreamModel: {stream}}}
+---
+apiVersion: headwater/v1
+kind: Model
+metadata: {{name: {claude}}}
+spec:
+  kind: chat
+  pricing: {{inputPerMillion: "3", outputPerMillion: "15", currency: USD}}
+  deployments:
+    - {{provider: anthropic, baseUrl: "{upstream}/anthropic/v1", upstreamModel: claude-bench,
+        credentialEnv: {anthropic_key}}}
+---
+apiVersion: headwater/v1
+kind: Model
+metadata: {{name: {claude_stream}}}
+spec:
+  kind: chat
+  deployments:
+    - {{provider: anthropic, baseUrl: "{upstream}/anthropic-stream/v1", upstreamModel: claude-bench,
+        credentialEnv: {anthropic_key}}}
 ---
 apiVersion: headwater/v1
 kind: User
@@ -99,9 +127,38 @@ class Target:
     limited: bool | None = None
     #: Checks of this target beyond :func:`check`, run once before measuring (raise Failed).
     verify: Callable[[], None] | None = field(default=None, repr=False)
+    #: The client API it speaks (chat, messages, responses) and the body it is sent per mode.
+    api: str = "chat"
+    bodies: dict[str, str] = field(default_factory=lambda: dict(REQUESTS))
 
     def url(self, mode: str) -> str:
         return self.base + self.paths[mode]
+
+
+def answer_problem(api: str, mode: str, text: str) -> str | None:
+    """Why a 200 answer is not a plausible answer of ``api`` in ``mode``, or None."""
+    if mode == "stream":
+        last = {
+            "chat": "data: [DONE]",
+            "messages": "event: message_stop",
+            "responses": "event: response.completed",
+        }
+        if last[api] not in text:
+            return f"the stream has no {last[api]!r}: {text[-300:]!r}"
+        return None
+    try:
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return f"not JSON: {text[:300]}"
+    if not isinstance(body, dict):
+        return f"not a JSON object: {text[:300]}"
+    if api == "messages":
+        fine = body.get("type") == "message" and bool(body.get("content"))
+    elif api == "responses":
+        fine = body.get("status") == "completed" and bool(body.get("output"))
+    else:
+        fine = bool(body.get("choices"))
+    return None if fine else f"not a {api} answer: {text[:300]}"
 
 
 def check(target: Target, mode: str, attempts: int = 1) -> None:
@@ -114,17 +171,17 @@ def check(target: Target, mode: str, attempts: int = 1) -> None:
         if attempt:
             time.sleep(0.25)
         try:
-            response = httpx.post(target.url(mode), content=REQUESTS[mode], headers=headers, timeout=10)
+            response = httpx.post(target.url(mode), content=target.bodies[mode], headers=headers, timeout=10)
         except httpx.HTTPError as exc:
             problem = f"{type(exc).__name__}: {exc}"
             continue
         text = response.text
         if response.status_code != 200:
             problem = f"HTTP {response.status_code}: {text[:500]}"
-        elif mode == "stream" and not text.rstrip().endswith("data: [DONE]"):
+        elif mode == "stream" and target.api == "chat" and not text.rstrip().endswith("data: [DONE]"):
             problem = f"the stream did not end with data: [DONE]: {text[-300:]!r}"
-        elif mode == "non-stream" and not orjson.loads(text).get("choices"):
-            problem = f"no choices in the response: {text[:300]}"
+        elif (wrong := answer_problem(target.api, mode, text)) is not None:
+            problem = wrong
         elif target.limited and LIMIT_HEADER not in response.headers:
             problem = f"no {LIMIT_HEADER} header: admission did not run (headers: {dict(response.headers)})"
         elif target.limited is False and LIMIT_HEADER in response.headers:
@@ -241,6 +298,7 @@ def start_headwater(
         "HEADWATER_DATA_DIR": str(procs.directory / f"{name}-data"),
         "HEADWATER_ADMIN_TOKEN": token,
         "HEADWATER_LOG_LEVEL": "warning",
+        ANTHROPIC_KEY_ENV: "sk-ant-bench-" + secrets.token_hex(8),
     }
     if names is None:
         names = [POLICY_REDIS] if redis else [HEADWATER]
@@ -275,6 +333,9 @@ def start_headwater(
         RESOURCES_YAML.format(
             chat=CHAT_MODEL,
             stream=STREAM_MODEL,
+            claude=CLAUDE_MODEL,
+            claude_stream=CLAUDE_STREAM_MODEL,
+            anthropic_key=ANTHROPIC_KEY_ENV,
             upstream=upstream,
             user=BENCH_USER,
             group=BENCH_GROUP,
@@ -288,13 +349,20 @@ def start_headwater(
         if target_name == OIDC and issuer is not None:
             targets[OIDC] = token_target(issuer, base, token, entry.process.pid)
             continue
-        key_name = "bench" if target_name == HEADWATER else "bench-policy"
+        owned = target_name not in (HEADWATER, *TRANSLATED)  # the translated paths: no policy, as headwater
+        key_name = {HEADWATER: "bench"}.get(
+            target_name, "bench-policy" if owned else "bench-" + target_name.replace("→", "-")
+        )
         argv = [headwater, "keys", "create", "--name", key_name, "--json"]
-        if target_name != HEADWATER:
+        if owned:
             argv += ["--owner", f"user:{BENCH_USER}"]
         key = orjson.loads(_cli(argv, cli_env))["key"]
-        target = Target(target_name, base, key=key, pid=entry.process.pid, limited=target_name != HEADWATER)
+        target = Target(target_name, base, key=key, pid=entry.process.pid, limited=owned)
         target.paths = dict(gateway_paths)
+        if target_name in TRANSLATED:
+            target.api = API[target_name]
+            target.bodies = dict(BODIES[target_name])
+            target.paths = dict.fromkeys(MODES, API_PATHS[target.api])
         for mode in MODES:  # the new resources and keys reach the gateway within a snapshot poll
             check(dataclasses.replace(target, limited=None), mode, attempts=40)
         targets[target_name] = target

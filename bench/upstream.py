@@ -1,4 +1,7 @@
-"""The benchmark's upstream: nginx serving static OpenAI-shaped responses (bench/nginx.conf.template)."""
+"""The benchmark's upstream: nginx serving static OpenAI- and Anthropic-shaped responses.
+
+The server's configuration is bench/nginx.conf.template; the bodies are built here.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import orjson
 from common import (
     BENCH,
     CHAT_MODEL,
+    CLAUDE_MODEL,
     HOST,
     LOAD_CPU,
     STREAM_MODEL,
@@ -72,6 +76,66 @@ def stream_body(created: int) -> bytes:
     return b"".join(events)
 
 
+def _anthropic_usage(output_tokens: int) -> dict[str, Any]:
+    """Anthropic's usage block, with the fields the real API sends."""
+    return {
+        "input_tokens": 14,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": output_tokens,
+        "service_tier": "standard",
+    }
+
+
+def anthropic_message_body() -> bytes:
+    """A Messages API answer (``POST /v1/messages``), as in tests/providers/fixtures/anthropic."""
+    return orjson.dumps(
+        {
+            "model": CLAUDE_MODEL,
+            "id": "msg_bench000000000000000001",
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "text", "text": "Hello there, nice to meet you!"}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": _anthropic_usage(8),
+        }
+    )
+
+
+def anthropic_stream_body() -> bytes:
+    """A Messages API stream: message_start, a text block of the same 10 tokens as stream_body, a ping,
+    message_delta (stop reason and usage) and message_stop, each an ``event:`` + ``data:`` pair."""
+
+    def event(name: str, data: dict[str, Any]) -> bytes:
+        return b"event: " + name.encode() + b"\ndata: " + orjson.dumps({"type": name, **data}) + b"\n\n"
+
+    message: dict[str, Any] = {
+        "model": CLAUDE_MODEL,
+        "id": "msg_bench000000000000000002",
+        "type": "message",
+        "role": "assistant",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": _anthropic_usage(1),
+    }
+    events = [
+        event("message_start", {"message": message}),
+        event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
+        event("ping", {}),
+    ]
+    events += [
+        event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": token}})
+        for token in TOKENS
+    ]
+    events.append(event("content_block_stop", {"index": 0}))
+    delta = {"stop_reason": "end_turn", "stop_sequence": None}
+    events.append(event("message_delta", {"delta": delta, "usage": {"output_tokens": len(TOKENS)}}))
+    events.append(event("message_stop", {}))
+    return b"".join(events)
+
+
 def nginx_string(body: bytes) -> str:
     """A body as the inside of a single-quoted nginx string (nginx turns \\n back into newlines)."""
     text = body.decode()
@@ -86,6 +150,8 @@ def render_nginx_conf(directory: Path, port: int) -> Path:
         "@PORT@": str(port),
         "@CHAT_BODY@": nginx_string(chat_completion_body(created)),
         "@STREAM_BODY@": nginx_string(stream_body(created)),
+        "@ANTHROPIC_BODY@": nginx_string(anthropic_message_body()),
+        "@ANTHROPIC_STREAM_BODY@": nginx_string(anthropic_stream_body()),
     }
     text = (BENCH / "nginx.conf.template").read_text()
     for name, value in values.items():

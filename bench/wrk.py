@@ -8,7 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from common import LOAD_CPU, LUA, REQUESTS, ROUNDS, THROUGHPUT_CONNECTIONS, WARMUP_S, Failed, pinned
+from common import LOAD_CPU, LUA, ROUNDS, SHORT, THROUGHPUT_CONNECTIONS, WARMUP_S, Failed, pinned
 from targets import Target
 
 
@@ -106,13 +106,13 @@ def cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def round_seconds(seconds: int) -> int:
-    """wrk takes whole seconds."""
-    return max(1, seconds // ROUNDS)
+def round_seconds(seconds: int, short: bool = False) -> int:
+    """wrk takes whole seconds. ``short`` (the translated targets, common.SHORT): half as long."""
+    return max(1, seconds // ROUNDS // (2 if short else 1))
 
 
-def latency_seconds(seconds: int) -> int:
-    return max(1, seconds // 2)
+def latency_seconds(seconds: int, short: bool = False) -> int:
+    return max(1, seconds // (4 if short else 2))
 
 
 def combine(results: list[WrkResult]) -> WrkResult:
@@ -131,7 +131,6 @@ def measure(live: dict[str, Target], mode: str, seconds: int, failures: list[str
     Rounds alternate the order (A B C, C B A, ...) so that slow drift in the machine's speed, and
     other work on it, weighs on every target alike.
     """
-    body = REQUESTS[mode]
     rows = {name: Row(mode, name) for name in live}
     throughput: dict[str, list[WrkResult]] = {name: [] for name in live}
 
@@ -140,7 +139,7 @@ def measure(live: dict[str, Target], mode: str, seconds: int, failures: list[str
         if target is None:
             return None
         try:
-            return wrk(target.url(mode), body, target.key, connections, length, latency)
+            return wrk(target.url(mode), target.bodies[mode], target.key, connections, length, latency)
         except Failed as exc:
             print(f"\n!!! {name} {mode}: {exc}\n", file=sys.stderr, flush=True)
             failures.append(f"{name} {mode}: {str(exc).splitlines()[0]}")
@@ -154,14 +153,17 @@ def measure(live: dict[str, Target], mode: str, seconds: int, failures: list[str
         warm = load(name, THROUGHPUT_CONNECTIONS, WARMUP_S, latency=False)
         if warm is not None and warm.errors:
             rows[name].note = f"{warm.errors} errors in the warm-up"
-    length = round_seconds(seconds)
+    length, short = round_seconds(seconds), round_seconds(seconds, short=True)
     for number in range(ROUNDS):
         sequence = order if number % 2 == 0 else order[::-1]
-        print(f"  {mode}: throughput round {number + 1}/{ROUNDS}, {length:g} s each, -c32", flush=True)
+        lengths = f"{length:g} s each" + (
+            f" ({short:g} s: {', '.join(SHORT & set(order))})" if SHORT & set(order) else ""
+        )
+        print(f"  {mode}: throughput round {number + 1}/{ROUNDS}, {lengths}, -c32", flush=True)
         for name in sequence:
             pid = live[name].pid if name in live and name != "direct" else None
             before = cpu_seconds(pid)
-            result = load(name, THROUGHPUT_CONNECTIONS, length, latency=False)
+            result = load(name, THROUGHPUT_CONNECTIONS, short if name in SHORT else length, latency=False)
             after = cpu_seconds(pid)
             if result is not None:
                 throughput[name].append(result)
@@ -171,7 +173,7 @@ def measure(live: dict[str, Target], mode: str, seconds: int, failures: list[str
                     rows[name].cpu_requests += result.requests
     print(f"  {mode}: latency, {latency_seconds(seconds)} s each, -c1", flush=True)
     for name in order:
-        rows[name].latency = load(name, 1, latency_seconds(seconds), latency=True)
+        rows[name].latency = load(name, 1, latency_seconds(seconds, name in SHORT), latency=True)
         if throughput[name] and rows[name].note != "FAILED":
             rows[name].throughput = combine(throughput[name])
     return list(rows.values())

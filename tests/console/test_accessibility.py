@@ -112,6 +112,8 @@ def admin_walk(showcase: dict[str, Any]) -> list[Stop]:
         Stop("users", "/settings/users"),
         Stop("groups", "/settings/groups"),
         Stop("service-accounts", "/settings/service-accounts"),
+        Stop("credentials", "/settings/credentials"),
+        Stop("set-credential", "/settings/credentials", click_then_modal("Set credential", "Set credential")),
         Stop("audit", "/settings/audit"),
         Stop("not-found", "/no-such-page"),
     ]

@@ -32,9 +32,10 @@ ADMIN_PAGES = (
     "/settings/users",
     "/settings/groups",
     "/settings/service-accounts",
+    "/settings/credentials",
     "/settings/audit",
 )
-ADMIN_NAVIGATION = {"Organization usage", "Users", "Groups", "Service accounts", "Audit log"}
+ADMIN_NAVIGATION = {"Organization usage", "Users", "Groups", "Service accounts", "Credentials", "Audit log"}
 
 
 def test_a_user_manages_only_their_own_keys_and_never_sees_the_admin_pages(

@@ -16,6 +16,7 @@ from typing import Any
 import anthropic
 import httpx
 import pytest
+from anthropic.types import MessageParam
 
 from tests.support import (
     Server,
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.e2e
 
 MAX_BODY = 256 * 1024
 TOKEN_LIMIT = 150
-HI = [{"role": "user", "content": "hello"}]
+HI: list[MessageParam] = [{"role": "user", "content": "hello"}]
 
 
 @dataclass

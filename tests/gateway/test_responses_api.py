@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.responses import Response
 
 from tests.providers.fakes.azure import FakeAzureOpenAI
 from tests.support import (
@@ -121,6 +122,7 @@ def user_texts(messages: list[dict[str, Any]]) -> list[str]:
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 def test_a_stored_response_is_retrieved_by_its_owner(world: World, stream: bool) -> None:
     with sdk(world) as client:
+        created: Response
         if stream:
             with client.responses.stream(model="chat", input="Say hello.") as events:
                 created = events.get_final_response()

@@ -8,11 +8,13 @@ migrated to head, as in production.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -233,6 +235,49 @@ async def test_bodies_are_compressed_at_rest(engine: AsyncEngine) -> None:
     assert row.created_at == datetime.fromtimestamp(START, UTC)
     assert (row.expires_at - row.created_at).total_seconds() == TTL
     assert await store.load("user:alice", "resp_zip") == saved
+
+
+@pytest.mark.parametrize("sql_url", SQL, indirect=True)
+async def test_saves_waiting_together_are_committed_together_each_returning_once_written(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqlResponseStore(engine, ttl_s=TTL)
+    transactions = 0
+
+    class Counted:
+        def begin(self) -> Any:
+            nonlocal transactions
+            transactions += 1
+            return engine.begin()
+
+        def connect(self) -> Any:
+            return engine.connect()
+
+    monkeypatch.setattr(store, "_engine", Counted())
+    await asyncio.gather(*(store.save(record(f"resp_many_{i}", owner=f"user:u{i % 3}")) for i in range(300)))
+    # every save returned only once its row was committed: all are readable at once
+    for i in range(300):
+        assert await store.load(f"user:u{i % 3}", f"resp_many_{i}") is not None
+    assert transactions <= 3  # 300 rows in batches of at most 256, not 300 transactions
+
+
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+async def test_a_failed_transaction_fails_every_save_waiting_on_it(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqlResponseStore(engine, ttl_s=TTL)
+
+    class Broken:
+        def begin(self) -> Any:
+            raise ConnectionError("database gone")
+
+    monkeypatch.setattr(store, "_engine", Broken())
+    saves = (store.save(record(f"resp_lost_{i}")) for i in range(5))
+    results = await asyncio.gather(*saves, return_exceptions=True)
+    assert all(isinstance(result, ConnectionError) for result in results)
+    monkeypatch.undo()
+    await store.save(record("resp_after"))  # the writer recovers once the database is back
+    assert await store.load("user:alice", "resp_after") is not None
 
 
 @pytest.mark.parametrize("sql_url", SQL, indirect=True)

@@ -147,6 +147,13 @@ def trusted(usage: Any) -> bool:
     return completion is None or _count(completion) is not None
 
 
+async def estimate_completion(response: dict[str, Any], size: int) -> int:
+    """The completion of a response without usage, estimated off the event loop when it is large."""
+    if size < LARGE_BODY:
+        return completion_text_tokens(response)
+    return await asyncio.to_thread(completion_text_tokens, response)
+
+
 def completion_text_tokens(response: dict[str, Any]) -> int:
     """Estimated completion tokens of a non-streamed response: its texts and its tool calls."""
     total = 0

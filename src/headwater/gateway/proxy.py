@@ -34,19 +34,26 @@ import aiohttp
 import orjson
 
 from headwater.errors import BadRequest, Forbidden, GatewayError, NotFound
-from headwater.gateway import sse, translate, upstream_errors
-from headwater.gateway.accounting import LARGE_BODY, Call, completion_text_tokens, trusted
+from headwater.gateway import outbound, sse, translate, upstream_errors
+from headwater.gateway.accounting import LARGE_BODY, Call, estimate_completion, trusted
 from headwater.gateway.admission import Admission
-from headwater.gateway.apis.base import ClientApi, Inbound, bad_request
-from headwater.gateway.asgi import JSON, Headers, Receive, Send, read_body, send_bytes
+from headwater.gateway.apis.base import ClientApi, Inbound
+from headwater.gateway.asgi import JSON, Headers, Receive, Send, read_body, send_bytes, wait_for_disconnect
 from headwater.gateway.providers import PROVIDERS
 from headwater.gateway.providers.base import Provider
 from headwater.gateway.router import attempts
-from headwater.gateway.upstream import Unreachable, Upstream, broken_error, deadline_error, read_capped
+from headwater.gateway.upstream import (
+    Unreachable,
+    Upstream,
+    broken_error,
+    deadline_error,
+    json_object,
+    read_capped,
+)
 from headwater.gateway.wire.base import WireError
 from headwater.serving.body import BodyTimer
 from headwater.serving.deadlines import Deadlines
-from headwater.snapshot import DeploymentView, KeyView, Snapshot
+from headwater.snapshot import KeyView, Snapshot
 from headwater.usage.events import UsageEvent, UsageSink
 
 log = logging.getLogger("headwater.gateway")
@@ -121,11 +128,9 @@ class Proxy:
                 param="model",
             )
         await api.prepare(inbound, key)
-        if inbound.untranslatable is not None and not any(
-            PROVIDERS[deployment.provider].natively(deployment, api.operation)
-            for deployment in model.deployments
-        ):  # refused before it is admitted: it costs the caller no request and no reservation
-            raise bad_request(inbound.untranslatable)
+        refused = outbound.refusal(api, inbound, model)
+        if refused is not None:  # before it is admitted: it costs the caller no request, no reservation
+            raise refused
         payload = inbound.chat
         ticket = await self._admission.admit(snapshot, key, model, payload, request_id, headers, len(raw))
         call = Call(request_id, key, model, api.operation, payload, started, inbound.stream)
@@ -176,31 +181,6 @@ class Proxy:
                 call.ticket, event.prompt_tokens, event.completion_tokens, event.cost
             )
 
-    def _request(
-        self, api: ClientApi, inbound: Inbound, call: Call, deployment: DeploymentView, provider: Provider
-    ) -> tuple[bool, bytes]:
-        """Whether ``deployment`` takes the call untranslated, and the body it gets."""
-        max_tokens = call.ticket.max_tokens if call.ticket is not None else None
-        if provider.natively(deployment, api.operation):
-            return True, api.native_body(inbound, deployment, max_tokens)
-        if api.operation not in ("chat", "responses", "messages"):
-            raise BadRequest(
-                f"The model `{call.model.name}` cannot serve {api.operation} calls "
-                f"(its deployment {deployment.id} is a {provider.name} deployment).",
-                code="model_not_supported",
-                param="model",
-            )
-        if inbound.untranslatable is not None:
-            raise bad_request(inbound.untranslatable)
-        chat = inbound.chat
-        if max_tokens is not None:
-            chat = {**chat, "max_tokens": max_tokens}
-        default = call.model.max_output_tokens or self._default_max_tokens
-        try:
-            return False, orjson.dumps(provider.request_from_chat(chat, deployment, default))
-        except WireError as error:
-            raise bad_request(error) from None
-
     async def _forward(
         self, api: ClientApi, inbound: Inbound, call: Call, receive: Receive, send: Send, headers: Headers
     ) -> None:
@@ -208,7 +188,7 @@ class Proxy:
         failure: GatewayError | None = None
         for deployment in attempts(call.model):
             provider = PROVIDERS[deployment.provider]
-            native, body = self._request(api, inbound, call, deployment, provider)
+            native, body = outbound.body(api, inbound, call, deployment, provider, self._default_max_tokens)
             operation = api.operation if native else "chat"
             url, upstream_headers = provider.target(deployment, operation, body, inbound.stream)
             seconds = deployment.deadline_s or self._deadline
@@ -273,7 +253,7 @@ class Proxy:
         raw = await self._read(call, response, deadline)
         answer: dict[str, Any]
         if native:
-            answer = _json_object(raw, deployment)
+            answer = json_object(raw, deployment)
             usage = api.native_usage(answer)
             reported = answer.get("model")
             shown = reported if isinstance(reported, str) else deployment.upstream_model
@@ -297,7 +277,7 @@ class Proxy:
             status="success",
             http_status=200,
             usage=usage,
-            completion_estimate=0 if trusted(usage) else await _completion_estimate(chat, len(raw)),
+            completion_estimate=0 if trusted(usage) else await estimate_completion(chat, len(raw)),
         )
         await _finish(api, inbound, call, answer)  # stored before the client can ask for it
         await send_bytes(send, 200, raw, headers)
@@ -344,7 +324,7 @@ class Proxy:
                 response, send, state, decoder, encoder, self._max_event, deployment, call.model.name
             )
         relay = asyncio.ensure_future(work)
-        watcher = asyncio.ensure_future(_disconnected(receive))
+        watcher = asyncio.ensure_future(wait_for_disconnect(receive))
         client_left = False
         try:
             try:
@@ -449,25 +429,3 @@ async def _finish(api: ClientApi, inbound: Inbound, call: Call, answer: dict[str
         await api.finish(inbound, call, answer)
     except Exception:
         log.exception("request %s: storing its answer failed", call.request_id)
-
-
-def _json_object(raw: bytes, deployment: DeploymentView) -> dict[str, Any]:
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise broken_error(deployment, "its response is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise broken_error(deployment, "its response is not a JSON object")
-    return data
-
-
-async def _completion_estimate(response: dict[str, Any], size: int) -> int:
-    """The completion of a response without usage, estimated off the event loop when it is large."""
-    if size < LARGE_BODY:
-        return completion_text_tokens(response)
-    return await asyncio.to_thread(completion_text_tokens, response)
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass

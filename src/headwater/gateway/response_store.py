@@ -20,13 +20,14 @@ database; :class:`NoResponseStore` is the store when keeping responses is turned
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import orjson
 
 log = logging.getLogger("headwater.gateway")
 
@@ -66,12 +67,12 @@ class ResponseStore(Protocol):
 def encode_body(record: StoredResponse) -> bytes:
     """The stored JSON of a record's content: ``{"input_items": [...], "response": {...}}``."""
     body = {"input_items": record.input_items, "response": record.response}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(body)
 
 
 def decode_body(head: StoredResponse, body: bytes) -> StoredResponse:
     """``head`` (a record without content) with the content of :func:`encode_body`'s ``body``."""
-    content = json.loads(body)
+    content = orjson.loads(body)
     return StoredResponse(
         id=head.id,
         owner=head.owner,

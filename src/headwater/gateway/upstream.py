@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
+import orjson
 from yarl import URL
 
 from headwater.errors import UpstreamTimeout, UpstreamUnavailable
@@ -131,3 +133,14 @@ async def read_capped(response: aiohttp.ClientResponse, deployment: DeploymentVi
             response.release()
         else:  # never drain (or pool) a connection whose body was refused or cut
             response.close()
+
+
+def json_object(raw: bytes, deployment: DeploymentView) -> dict[str, Any]:
+    """A whole answer that must be a JSON object (502 ``bad_upstream_response`` when it is not)."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise broken_error(deployment, "its response is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise broken_error(deployment, "its response is not a JSON object")
+    return data

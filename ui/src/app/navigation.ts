@@ -15,6 +15,7 @@ export interface NavSection {
 
 export const organisationOnly = (can: Abilities): boolean => can.seeOrganisation;
 export const auditOnly = (can: Abilities): boolean => can.seeAudit;
+export const credentialsOnly = (can: Abilities): boolean => can.seeCredentials;
 
 export const NAVIGATION: NavSection[] = [
   { title: null, entries: [{ path: '/', label: 'Home', exact: true }] },
@@ -34,6 +35,7 @@ export const NAVIGATION: NavSection[] = [
       { path: '/settings/users', label: 'Users', visible: organisationOnly },
       { path: '/settings/groups', label: 'Groups', visible: organisationOnly },
       { path: '/settings/service-accounts', label: 'Service accounts', visible: organisationOnly },
+      { path: '/settings/credentials', label: 'Credentials', visible: credentialsOnly },
       { path: '/settings/audit', label: 'Audit log', visible: auditOnly },
     ],
   },

@@ -24,6 +24,9 @@ export interface Abilities {
   /** The organisation-wide pages: users, groups, service accounts, usage of others. */
   seeOrganisation: boolean;
   seeAudit: boolean;
+  /** The stored upstream credentials (never their values): admins and auditors. */
+  seeCredentials: boolean;
+  manageCredentials: boolean;
 }
 
 export function abilities(me: Me): Abilities {
@@ -45,6 +48,8 @@ export function abilities(me: Me): Abilities {
     manageServiceAccounts: writes && (isAdmin || isGroupAdmin),
     seeOrganisation: isAdmin || isAuditor || isGroupAdmin,
     seeAudit: isAdmin || isAuditor,
+    seeCredentials: isAdmin || isAuditor,
+    manageCredentials: writes && isAdmin,
   };
 }
 

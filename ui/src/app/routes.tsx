@@ -1,7 +1,7 @@
 // Every page of the console, code-split by route: a page's code loads when it is first opened.
 import { lazy, type LazyExoticComponent, type ComponentType } from 'react';
 
-import { auditOnly, organisationOnly } from './navigation';
+import { auditOnly, credentialsOnly, organisationOnly } from './navigation';
 import type { Abilities } from './roles';
 
 export interface RouteEntry {
@@ -30,5 +30,6 @@ export const ROUTES: RouteEntry[] = [
     page: lazy(() => import('../directory/ServiceAccountsPage')),
     allow: organisationOnly,
   },
+  { path: '/settings/credentials', page: lazy(() => import('../credentials/CredentialsPage')), allow: credentialsOnly },
   { path: '/settings/audit', page: lazy(() => import('../audit/AuditPage')), allow: auditOnly },
 ];

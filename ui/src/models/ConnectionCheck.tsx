@@ -1,6 +1,8 @@
 // "Test connection": asks Headwater to fetch the server's model list (POST /api/v1/models/test-connection)
 // and shows the outcome inline: connected and serving the model, connected without it, or the error.
-import { Alert, Button, Content, Stack, StackItem } from '@patternfly/react-core';
+// Only OpenAI-compatible servers answer that list: for the other providers the button is disabled
+// and its tooltip says why.
+import { Alert, Button, Content, Stack, StackItem, Tooltip } from '@patternfly/react-core';
 import { useMutation } from '@tanstack/react-query';
 import { useEffect } from 'react';
 
@@ -8,6 +10,7 @@ import { api, unwrap } from '../api/client';
 import { ApiError, messageOf } from '../api/errors';
 import type { components } from '../api/schema';
 import { connectionBody, deploymentErrors, type DeploymentDraft, type FieldErrors, type Source } from './modelForm';
+import { providerLabel, testsConnection } from './providers';
 
 type ConnectionResult = components['schemas']['ConnectionResult'];
 
@@ -48,12 +51,13 @@ export function ConnectionCheck({ deployment, source, prefix, onFieldErrors }: C
       unwrap(api.POST('/api/v1/models/test-connection', { body: connectionBody(draft) })),
   });
   const { reset } = check;
-  const { baseUrl, upstreamModel, credentialEnv } = deployment;
+  const { provider, baseUrl, upstreamModel, credentialSource, credentialEnv, credential } = deployment;
+  const testable = testsConnection(provider);
 
   // A result is about the fields it was run with: changing them puts it away.
   useEffect(() => {
     reset();
-  }, [baseUrl, upstreamModel, credentialEnv, reset]);
+  }, [provider, baseUrl, upstreamModel, credentialSource, credentialEnv, credential, reset]);
 
   const run = () => {
     const errors = deploymentErrors(deployment, source, prefix);
@@ -72,9 +76,17 @@ export function ConnectionCheck({ deployment, source, prefix, onFieldErrors }: C
   return (
     <Stack hasGutter>
       <StackItem>
-        <Button variant="secondary" onClick={run} isLoading={check.isPending} isDisabled={check.isPending}>
-          Test connection
-        </Button>
+        {testable ? (
+          <Button variant="secondary" onClick={run} isLoading={check.isPending} isDisabled={check.isPending}>
+            Test connection
+          </Button>
+        ) : (
+          <Tooltip content={`The connection test asks for OpenAI’s model list, which ${providerLabel(provider)} does not answer.`}>
+            <Button variant="secondary" isAriaDisabled>
+              Test connection
+            </Button>
+          </Tooltip>
+        )}
       </StackItem>
       <StackItem aria-live="polite">
         {check.data && <ResultAlert result={check.data} upstreamModel={upstreamModel.trim()} />}

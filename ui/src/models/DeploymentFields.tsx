@@ -1,11 +1,14 @@
-// One deployment of the model form: where its server is, the model's name there, the credential
-// variable (external providers), its traffic weight when there are several, and "Test connection".
-import { Button, FormFieldGroup, FormFieldGroupHeader } from '@patternfly/react-core';
+// One deployment of the model form: its provider and that provider's own fields (Azure's api
+// version, Bedrock's region, the Responses API flag), where its server is, the model's name there,
+// the credential, its traffic weight when there are several, and "Test connection".
+import { Button, Checkbox, FormFieldGroup, FormFieldGroupHeader, FormGroup, FormSelect, FormSelectOption } from '@patternfly/react-core';
 import { TrashIcon } from '@patternfly/react-icons';
 
 import { ConnectionCheck } from './ConnectionCheck';
+import { CredentialFields } from './CredentialFields';
 import { TextField } from './fields';
 import type { DeploymentDraft, FieldErrors, Source } from './modelForm';
+import { type Provider, PROVIDERS, providerInfo, takesResponsesApi } from './providers';
 
 export interface DeploymentFieldsProps {
   index: number;
@@ -24,17 +27,26 @@ export function DeploymentFields({ index, count, deployment, source, errors, onC
   const external = source === 'external';
   const set = (change: Partial<DeploymentDraft>) => onChange({ ...deployment, ...change });
   const title = count > 1 ? `Deployment ${index + 1}` : external ? 'Provider endpoint' : 'Server';
+  const info = providerInfo(deployment.provider);
+  const openaiExample = external && deployment.provider === 'openai';
 
   const fields = (
     <>
+      <FormGroup label="Provider" fieldId={id('provider')} isRequired>
+        <FormSelect id={id('provider')} value={deployment.provider} onChange={(_event, value) => set({ provider: value as Provider })}>
+          {PROVIDERS.map((provider) => (
+            <FormSelectOption key={provider.value} value={provider.value} label={provider.label} />
+          ))}
+        </FormSelect>
+      </FormGroup>
       <TextField
         label="Base URL"
         fieldId={id('base-url')}
         value={deployment.baseUrl}
         onChange={(baseUrl) => set({ baseUrl })}
         error={errors[`${prefix}base_url`]}
-        helper="Up to and including /v1."
-        placeholder={external ? 'https://api.openai.com/v1' : 'http://vllm:8000/v1'}
+        helper={info.baseUrlHelper}
+        placeholder={openaiExample ? 'https://api.openai.com/v1' : info.baseUrlPlaceholder}
         inputMode="url"
         isRequired
       />
@@ -44,19 +56,49 @@ export function DeploymentFields({ index, count, deployment, source, errors, onC
         value={deployment.upstreamModel}
         onChange={(upstreamModel) => set({ upstreamModel })}
         error={errors[`${prefix}upstream_model`]}
-        helper="The model’s name on that server."
-        placeholder={external ? 'gpt-4o-mini' : 'ibm-granite/granite-3.1-8b-instruct'}
+        helper={info.upstreamHelper}
+        placeholder={openaiExample ? 'gpt-4o-mini' : info.upstreamPlaceholder}
         isRequired
       />
-      <TextField
-        label="Credential environment variable"
-        fieldId={id('credential-env')}
-        value={deployment.credentialEnv}
-        onChange={(credentialEnv) => set({ credentialEnv })}
-        error={errors[`${prefix}credential_env`]}
-        helper="The variable of Headwater’s environment holding the API key (never the key itself); by default its name starts with HEADWATER_UPSTREAM_."
-        placeholder="HEADWATER_UPSTREAM_OPENAI_API_KEY"
-        isRequired={external}
+      {deployment.provider === 'azure-openai' && (
+        <TextField
+          label="API version"
+          fieldId={id('api-version')}
+          value={deployment.apiVersion}
+          onChange={(apiVersion) => set({ apiVersion })}
+          error={errors[`${prefix}api_version`]}
+          helper="Azure’s api-version query parameter, such as 2024-10-21 or 2025-03-01-preview."
+          placeholder="2024-10-21"
+          isRequired
+        />
+      )}
+      {deployment.provider === 'bedrock' && (
+        <TextField
+          label="Region"
+          fieldId={id('region')}
+          value={deployment.region}
+          onChange={(region) => set({ region })}
+          error={errors[`${prefix}region`]}
+          helper="The AWS region requests are signed for, such as us-east-1."
+          placeholder="us-east-1"
+          isRequired
+        />
+      )}
+      {takesResponsesApi(deployment.provider) && (
+        <Checkbox
+          id={id('responses-api')}
+          label="Serves the Responses API"
+          description="The server implements /v1/responses itself: Responses API calls go to it untranslated instead of being translated to chat completions."
+          isChecked={deployment.responsesApi}
+          onChange={(_event, responsesApi) => set({ responsesApi })}
+        />
+      )}
+      <CredentialFields
+        deployment={deployment}
+        prefix={prefix}
+        errors={errors}
+        required={external || deployment.provider === 'bedrock'}
+        onChange={set}
       />
       {count > 1 && (
         <TextField

@@ -1,4 +1,5 @@
-// A model's deployments (admins and auditors): where each runs, its weight, and what the runtime
+// A model's deployments (admins and auditors): its provider, where it runs, which credential it is
+// called with (a name: no value exists in the API), its weight, and what the runtime
 // scrape last read from its server (health, requests in flight, KV cache, generation speed).
 import { Label, Tooltip } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
@@ -6,6 +7,7 @@ import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { formatNumber, formatPercent, formatRelative } from '../components/format';
 import { deploymentHealth, HEALTH_LABEL, healthReason } from './health';
 import type { Deployment, DeploymentRuntime, ModelRuntime } from './model';
+import { providerText } from './providers';
 
 /** A URL as shown: a user:password inside it is a credential, never displayed. */
 export function shownUrl(url: string): string {
@@ -16,6 +18,13 @@ export function shownUrl(url: string): string {
   } catch {
     return url;
   }
+}
+
+/** "openai-prod (stored)", "HEADWATER_UPSTREAM_X (environment)" or "None". */
+export function credentialText(deployment: Deployment): string {
+  if (deployment.credential) return `${deployment.credential} (stored)`;
+  if (deployment.credential_env) return `${deployment.credential_env} (environment)`;
+  return 'None';
 }
 
 function runtimeText(runtime: DeploymentRuntime | undefined): string {
@@ -50,14 +59,16 @@ export function DeploymentsTable({ deployments, runtime }: { deployments: Deploy
           const health = HEALTH_LABEL[runtime ? deploymentHealth(reading) : 'unknown'];
           return (
             <Tr key={`${deployment.base_url} ${deployment.upstream_model} ${String(index)}`}>
-              <Td dataLabel="Provider">OpenAI-compatible</Td>
+              <Td dataLabel="Provider">{providerText(deployment)}</Td>
               <Td dataLabel="Base URL" modifier="breakWord">
                 {shownUrl(deployment.base_url)}
               </Td>
               <Td dataLabel="Upstream model" modifier="breakWord">
                 {deployment.upstream_model}
               </Td>
-              <Td dataLabel="Credential">{deployment.credential_env ?? 'None'}</Td>
+              <Td dataLabel="Credential" modifier="breakWord">
+                {credentialText(deployment)}
+              </Td>
               <Td dataLabel="Weight">{deployment.weight}</Td>
               <Td dataLabel="Health">
                 <Tooltip content={healthReason(reading, runtime?.scrape_interval_s)}>

@@ -88,10 +88,13 @@ describe('Add asset', () => {
       deployments: [
         {
           provider: 'openai',
-        responses_api: false,
+          responses_api: false,
           base_url: 'http://vllm:8000/v1',
           upstream_model: 'ibm-granite/granite-3.1-8b-instruct',
           credential_env: null,
+          credential: null,
+          api_version: null,
+          region: null,
           weight: 1,
         },
       ],
@@ -215,7 +218,7 @@ describe('Edit', () => {
       pricing: { input_per_million: '0.2', output_per_million: '0.8', currency: 'USD' },
       status: 'active',
       limits: model.limits,
-      deployments: [{ ...first, weight: 3 }],
+      deployments: [{ ...first, credential: null, api_version: null, region: null, weight: 3 }],
     });
   });
 });

@@ -1,4 +1,5 @@
-// "Add asset" (a new model: an internal OpenAI-compatible server or an external provider) and
+// "Add asset" (a new model: an internal server or an external provider: OpenAI-compatible, Azure
+// OpenAI, Anthropic or AWS Bedrock) and
 // "Edit model" (the same fields; what the form does not show is kept as it was).
 import {
   Alert,
@@ -53,7 +54,8 @@ const SOURCES: { value: Source; label: string; description: string }[] = [
   {
     value: 'external',
     label: 'External provider',
-    description: 'An OpenAI-compatible API such as api.openai.com, called with a key held in Headwater’s environment.',
+    description:
+      'A hosted API (OpenAI, Azure OpenAI, Anthropic, AWS Bedrock), called with a credential stored in Headwater or held in its environment.',
   },
 ];
 

@@ -3,16 +3,29 @@
 // API's own field paths ("deployments.0.base_url"), so a 422 lands on the same field.
 import type { components } from '../api/schema';
 import type { Deployment, Model, ModelCreate, ModelKind, ModelSpec } from './model';
+import { type Provider, takesResponsesApi } from './providers';
 
 export type Source = 'internal' | 'external';
 export type ConnectionTest = components['schemas']['ConnectionTest'];
+/** Where a deployment's credential comes from: a variable of the server's environment, or stored in Headwater. */
+export type CredentialSource = 'env' | 'stored';
 
 export interface DeploymentDraft {
   /** Stable React key. */
   id: number;
+  provider: Provider;
   baseUrl: string;
   upstreamModel: string;
+  credentialSource: CredentialSource;
   credentialEnv: string;
+  /** The stored credential's name (credentialSource "stored"). */
+  credential: string;
+  /** azure-openai: the api-version. */
+  apiVersion: string;
+  /** bedrock: the region requests are signed for. */
+  region: string;
+  /** openai, azure-openai: the server implements /v1/responses. */
+  responsesApi: boolean;
   weight: string;
   /** The deployment being edited: what the form does not show (timeout, deadline) is kept. */
   original?: Deployment;
@@ -37,6 +50,8 @@ export type FieldErrors = Record<string, string>;
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@+-]*(\/[A-Za-z0-9][A-Za-z0-9._:@+-]*)*$/;
 const MODEL_NAME_MAX = 128;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+const API_VERSION = /^[0-9]{4}-[0-9]{2}-[0-9]{2}(-preview)?$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$/;
 const CURRENCY = /^[A-Z]{3}$/;
 const DECIMAL = /^\d+(\.\d{1,12})?$/;
 const MAX_TOKENS = 100_000_000;
@@ -48,9 +63,15 @@ let nextId = 1;
 export function newDeployment(original?: Deployment): DeploymentDraft {
   return {
     id: nextId++,
+    provider: original?.provider ?? 'openai',
     baseUrl: original?.base_url ?? '',
     upstreamModel: original?.upstream_model ?? '',
+    credentialSource: original?.credential ? 'stored' : 'env',
     credentialEnv: original?.credential_env ?? '',
+    credential: original?.credential ?? '',
+    apiVersion: original?.api_version ?? '',
+    region: original?.region ?? '',
+    responsesApi: original?.responses_api ?? false,
     weight: String(original?.weight ?? 1),
     original,
   };
@@ -123,9 +144,27 @@ export function deploymentErrors(deployment: DeploymentDraft, source: Source, pr
   const upstream = deployment.upstreamModel.trim();
   if (!upstream) errors[`${prefix}upstream_model`] = 'Enter the model’s name on the server.';
   else if (upstream.length > 256) errors[`${prefix}upstream_model`] = 'At most 256 characters.';
-  const env = deployment.credentialEnv.trim();
-  if (!env && source === 'external') errors[`${prefix}credential_env`] = 'An external provider needs the variable holding its API key.';
-  else if (env && !ENV_NAME.test(env)) errors[`${prefix}credential_env`] = 'Letters, digits and _, not starting with a digit.';
+  if (deployment.provider === 'azure-openai') {
+    const version = deployment.apiVersion.trim();
+    if (!version) errors[`${prefix}api_version`] = 'Enter Azure’s api-version, such as 2024-10-21.';
+    else if (!API_VERSION.test(version)) errors[`${prefix}api_version`] = 'A date as YYYY-MM-DD, optionally followed by -preview.';
+  }
+  if (deployment.provider === 'bedrock') {
+    const region = deployment.region.trim();
+    if (!region) errors[`${prefix}region`] = 'Enter the AWS region, such as us-east-1.';
+    else if (!REGION.test(region)) errors[`${prefix}region`] = 'An AWS region in lower case, such as us-east-1 or eu-west-3.';
+  }
+  // Bedrock has no default credential chain: it is always called with one.
+  const needsCredential = source === 'external' || deployment.provider === 'bedrock';
+  if (deployment.credentialSource === 'stored') {
+    if (!deployment.credential) errors[`${prefix}credential`] = 'Choose a stored credential.';
+  } else {
+    const env = deployment.credentialEnv.trim();
+    if (!env && needsCredential) {
+      errors[`${prefix}credential_env`] =
+        source === 'external' ? 'An external provider needs the variable holding its API key.' : 'AWS Bedrock needs the variable holding its credential.';
+    } else if (env && !ENV_NAME.test(env)) errors[`${prefix}credential_env`] = 'Letters, digits and _, not starting with a digit.';
+  }
   return errors;
 }
 
@@ -167,18 +206,24 @@ function optionalCount(value: string): number | null {
   return value.trim() ? Number(value.trim()) : null;
 }
 
-function deploymentBody(deployment: DeploymentDraft): Deployment {
+/** The provider's own fields and the credential, as the API spells them: each one named, null when unused. */
+function serverFields(deployment: DeploymentDraft) {
+  const stored = deployment.credentialSource === 'stored';
   return {
-    ...deployment.original,
-    // the form edits an OpenAI-compatible server's fields; a deployment of another provider keeps
-    // its provider and its own fields (api_version, region, credential) as they were
-    provider: deployment.original?.provider ?? 'openai',
-    responses_api: deployment.original?.responses_api ?? false,
+    provider: deployment.provider,
+    responses_api: takesResponsesApi(deployment.provider) && deployment.responsesApi,
     base_url: deployment.baseUrl.trim(),
     upstream_model: deployment.upstreamModel.trim(),
-    credential_env: deployment.credentialEnv.trim() || null,
-    weight: Number(deployment.weight),
+    credential_env: stored ? null : deployment.credentialEnv.trim() || null,
+    credential: stored ? deployment.credential || null : null,
+    api_version: deployment.provider === 'azure-openai' ? deployment.apiVersion.trim() : null,
+    region: deployment.provider === 'bedrock' ? deployment.region.trim() : null,
   };
+}
+
+function deploymentBody(deployment: DeploymentDraft): Deployment {
+  // what the form does not show (timeout, deadline) is kept as it was
+  return { ...deployment.original, ...serverFields(deployment), weight: Number(deployment.weight) };
 }
 
 /** The spec the form describes; `previous` (when editing) keeps what the form does not show. */
@@ -204,13 +249,14 @@ export function createBody(draft: ModelDraft): ModelCreate {
   return { ...specBody(draft), name: draft.name.trim() };
 }
 
+/** "Test connection"'s body: only the fields it uses (the server, its model and the credential). */
 export function connectionBody(deployment: DeploymentDraft): ConnectionTest {
-  const env = deployment.credentialEnv.trim();
+  const { credential_env, credential, api_version, region, ...rest } = serverFields(deployment);
   return {
-    provider: 'openai',
-    responses_api: false,
-    base_url: deployment.baseUrl.trim(),
-    upstream_model: deployment.upstreamModel.trim(),
-    ...(env ? { credential_env: env } : {}),
+    ...rest,
+    ...(credential_env ? { credential_env } : {}),
+    ...(credential ? { credential } : {}),
+    ...(api_version ? { api_version } : {}),
+    ...(region ? { region } : {}),
   };
 }

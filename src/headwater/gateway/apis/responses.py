@@ -10,7 +10,6 @@ principal only: anyone else is told it does not exist.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from headwater.gateway.apis.base import Inbound, bad_request
 from headwater.gateway.response_store import ResponseStore, StoredResponse
 from headwater.gateway.wire import responses as wire
 from headwater.gateway.wire.base import EventEncoder, Json, UsageSniffer, WireError
+from headwater.gateway.wire.responses_output import new_id as output_ids
 from headwater.snapshot import DeploymentView, KeyView
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ _GATEWAY_FIELDS = ("previous_response_id", "store")
 
 
 def new_id() -> str:
-    return "resp_" + os.urandom(24).hex()
+    return output_ids("resp")
 
 
 class ResponsesApi:

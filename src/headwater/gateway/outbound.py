@@ -1,0 +1,74 @@
+"""What a deployment is sent: the client's request untranslated, or translated for its provider.
+
+A deployment whose provider speaks the client's API natively gets the client's body (its model
+name and, when admission reserved one, the output bound put in); any other gets the request as a
+chat completion, translated to its provider's wire. A request that no deployment of the model can
+serve (an API its providers do not take, a feature a translation cannot carry) is refused before
+it is admitted, so it costs the caller nothing.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from headwater.errors import BadRequest, GatewayError
+from headwater.gateway.accounting import Call
+from headwater.gateway.apis.base import ClientApi, Inbound, bad_request
+from headwater.gateway.providers import PROVIDERS
+from headwater.gateway.providers.base import Provider
+from headwater.gateway.wire.base import WireError
+from headwater.snapshot import DeploymentView, ModelView
+
+#: The client APIs a translation can carry (through chat completions).
+TRANSLATABLE = frozenset({"chat", "responses", "messages"})
+
+
+def _unsupported(api: ClientApi, model: str, deployment: DeploymentView, provider: Provider) -> BadRequest:
+    return BadRequest(
+        f"The model `{model}` cannot serve {api.operation} calls "
+        f"(its deployment {deployment.id} is a {provider.name} deployment).",
+        code="model_not_supported",
+        param="model",
+    )
+
+
+def refusal(api: ClientApi, inbound: Inbound, model: ModelView) -> GatewayError | None:
+    """Why no deployment of ``model`` can serve the request, or None when one can."""
+    error: GatewayError | None = None
+    for deployment in model.deployments:
+        provider = PROVIDERS[deployment.provider]
+        if provider.natively(deployment, api.operation):
+            return None
+        if api.operation not in TRANSLATABLE:
+            error = error or _unsupported(api, model.name, deployment, provider)
+        elif inbound.untranslatable is not None:
+            error = error or bad_request(inbound.untranslatable)
+        else:
+            return None
+    return error
+
+
+def body(
+    api: ClientApi,
+    inbound: Inbound,
+    call: Call,
+    deployment: DeploymentView,
+    provider: Provider,
+    default_max_tokens: int,
+) -> tuple[bool, bytes]:
+    """Whether ``deployment`` takes the call untranslated, and the body it gets."""
+    max_tokens = call.ticket.max_tokens if call.ticket is not None else None
+    if provider.natively(deployment, api.operation):
+        return True, api.native_body(inbound, deployment, max_tokens)
+    if api.operation not in TRANSLATABLE:
+        raise _unsupported(api, call.model.name, deployment, provider)
+    if inbound.untranslatable is not None:
+        raise bad_request(inbound.untranslatable)
+    chat = inbound.chat
+    if max_tokens is not None:
+        chat = {**chat, "max_tokens": max_tokens}
+    default = call.model.max_output_tokens or default_max_tokens
+    try:
+        return False, orjson.dumps(provider.request_from_chat(chat, deployment, default))
+    except WireError as error:
+        raise bad_request(error) from None
