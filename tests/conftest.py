@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,21 @@ def no_process_left_running() -> Iterator[None]:
     """Whatever happens to a test or a fixture, no `headwater` process outlives the run."""
     yield
     stop_all()
+
+
+def _headwater_environment() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if name.startswith("HEADWATER_")}
+
+
+@pytest.fixture(autouse=True)
+def no_setting_leaks_into_later_tests() -> Iterator[None]:
+    """A test that leaves a ``HEADWATER_*`` variable behind changes every `headwater` process the
+    tests after it start in the same worker (they inherit the environment): fail it, here, rather
+    than a later test somewhere else depending on the order the tests ran in."""
+    before = _headwater_environment()
+    yield
+    after = _headwater_environment()
+    assert after == before, f"this test left HEADWATER_* settings changed: {sorted(set(after) ^ set(before))}"
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("HEADWATER_"):
             monkeypatch.delenv(name)
+    # load_settings() puts the config file's path in the environment (for worker processes): set it
+    # through monkeypatch first, so that whatever a test leaves there is removed afterwards and never
+    # reaches the `headwater` processes later tests start in this worker
+    monkeypatch.setenv(CONFIG_ENV, "")
+    monkeypatch.delenv(CONFIG_ENV)
 
 
 def test_unset_means_no_origin() -> None:
