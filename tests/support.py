@@ -201,7 +201,6 @@ def start_server(
     extra_env: dict[str, str] | None = None,
     redis: bool | dict[str, str] = False,
 ) -> Server:
-    port = free_port()
     token = "test-admin-" + secrets.token_hex(8)
     env = {
         "HEADWATER_DATABASE_URL": database_url,
@@ -210,10 +209,23 @@ def start_server(
         **((redis if isinstance(redis, dict) else redis_env()) if redis or workers > 1 else {}),
         **(extra_env or {}),
     }
-    process = headwater("serve", "--port", str(port), "--workers", str(workers), env=env)
-    url = f"http://127.0.0.1:{port}"
-    ready_or_stopped(f"{url}/readyz", process, timeout=60)
-    return Server(url, token, database_url, process, env)
+    attempts = 3
+    for _ in range(attempts):
+        port = free_port()
+        process = headwater("serve", "--port", str(port), "--workers", str(workers), env=env)
+        url = f"http://127.0.0.1:{port}"
+        ready_or_stopped(f"{url}/readyz", process, timeout=60)
+        # Between free_port() and the bind, another test's process may have taken the port (tests run
+        # on several workers): then what answered is not ours, and it does not know our token.
+        mine = httpx.get(f"{url}/api/v1/info", timeout=5).status_code == 200 and process.poll() is None
+        if mine and httpx.get(f"{url}/api/v1/me", headers=_bearer(token), timeout=5).status_code == 200:
+            return Server(url, token, database_url, process, env)
+        stop(process, timeout=10)
+    raise RuntimeError(f"headwater serve could not get a port of its own in {attempts} attempts")
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def doc(kind: str, name: str, **spec: Any) -> dict[str, Any]:

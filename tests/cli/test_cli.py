@@ -184,7 +184,7 @@ def test_errors_are_one_line_without_traceback(server: Server) -> None:
 def test_migrate_and_generated_admin_token(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
     migrated = cli("migrate", env={"HEADWATER_DATABASE_URL": url})
-    assert migrated.returncode == 0 and "revision 0008" in migrated.stdout
+    assert migrated.returncode == 0 and "revision 0009" in migrated.stdout
 
     first = start_server(url, extra_env={"HEADWATER_ADMIN_TOKEN": ""})
     first_output = stop(first.process)

@@ -270,7 +270,7 @@ def test_server_refusals_name_the_field_as_written(server: Server, tmp_path: Pat
     )
     result = cli("apply", "-f", str(path), "--dry-run", env=server.cli_env())
     assert result.returncode == 1
-    assert f"documents.0.spec.deployments.0.{field}: " in result.stderr, result.stderr
+    assert f"{path}: document 1: spec.deployments.0.{field}: " in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize(

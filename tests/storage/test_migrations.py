@@ -31,7 +31,7 @@ def test_upgrade_from_empty_then_round_trip(backend: str, tmp_path: Path) -> Non
             engine = create_engine(url)
             try:
                 await migrate.upgrade(engine)
-                assert await migrate.current(engine) == "0008"
+                assert await migrate.current(engine) == "0009"
                 assert set(metadata.tables) <= await _tables(url)
                 async with engine.connect() as conn:
                     assert await current_revision(conn) == 1
@@ -41,7 +41,7 @@ def test_upgrade_from_empty_then_round_trip(backend: str, tmp_path: Path) -> Non
                 await migrate.upgrade(engine)
                 assert set(metadata.tables) <= await _tables(url)
                 await migrate.upgrade(engine)  # nothing left to do: no error
-                assert await migrate.current(engine) == "0008"
+                assert await migrate.current(engine) == "0009"
             finally:
                 await engine.dispose()
 
@@ -56,7 +56,7 @@ def test_replicas_starting_together_migrate_once(tmp_path: Path) -> None:
             engines = [create_engine(url) for _ in range(4)]
             try:
                 await asyncio.gather(*(migrate.upgrade(engine) for engine in engines))
-                assert await migrate.current(engines[0]) == "0008"
+                assert await migrate.current(engines[0]) == "0009"
             finally:
                 for engine in engines:
                     await engine.dispose()

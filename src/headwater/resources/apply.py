@@ -7,6 +7,13 @@ revision does not move. It is one unit of work (:mod:`headwater.unit_of_work`): 
 resource is written to the audit trail, in the transaction,
 with the same action as the admin API would record (``model.create``, ``group.update``, ...); a
 dry run records nothing.
+
+Every resource apply creates or updates is marked managed (:mod:`headwater.storage.sql.managed`);
+one made by hand that a document names is *adopted*: marked, recorded as ``<type>.update`` with a
+detail saying so, even when its spec already matches (so the first apply of an export of hand-made
+resources changes their marker, and the next changes nothing). With ``prune``, managed resources the
+documents no longer name are deleted in the same transaction (:mod:`headwater.resources.prune`);
+pruning with no documents is refused, as it would delete everything apply manages.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from headwater.audit.record import Entry, Origin, change
+from headwater.audit.record import Entry, Origin
 from headwater.catalog import service as catalog
 from headwater.catalog.schemas import ModelSpec
 from headwater.control import ControlPlane
@@ -28,18 +35,27 @@ from headwater.policies import service as policies
 from headwater.policies.schemas import PolicySpec
 from headwater.problems import InvalidProblem
 from headwater.resources.documents import SPECS, Resource, canonical, parse
+from headwater.resources.prune import prune_in
+from headwater.resources.tracked import TRACKED
 from headwater.storage.sql import catalog as catalog_repo
 from headwater.storage.sql import directory as directory_repo
+from headwater.storage.sql import managed
 from headwater.storage.sql import policies as policies_repo
 from headwater.unit_of_work import UnitOfWork, perform
 
-Action = Literal["created", "updated", "unchanged"]
+Action = Literal["created", "updated", "adopted", "unchanged", "deleted"]
+ADOPTED = "adopted by apply: managed from now on (apply --prune deletes it once no document names it)"
+#: The diff line of a resource made by hand that apply adopts.
+MARKED = "+ metadata.managedBy: 'apply'"
 
 
 class ResourceResult(BaseModel):
     kind: str
     name: str
-    action: Action
+    action: Action = Field(
+        description="adopted: made by hand and already as documented, now managed by apply (one made by hand "
+        "that apply changes is updated, and adopted too); deleted: pruned (prune: true)"
+    )
     diff: list[str]
 
 
@@ -73,17 +89,14 @@ _GETTERS: dict[str, Callable[[AsyncConnection, str], Awaitable[Any]]] = {
 }
 
 
-def _spec_of(kind: str, stored: BaseModel) -> BaseModel:
+def spec_of(kind: str, stored: BaseModel) -> BaseModel:
     spec_type = SPECS[kind]
     spec: BaseModel = spec_type.model_validate(stored.model_dump(include=set(spec_type.model_fields)))
     return spec
 
 
-def _entry(kind: str, name: str, before: Any, after: Any) -> Entry:
-    if kind == "Model":
-        return catalog.audit_entry(name, before, after)
-    target_type = {"Group": "group", "User": "user", "ServiceAccount": "serviceaccount", "Policy": "policy"}
-    return change(target_type[kind], name, before, after)
+def _entry(kind: str, name: str, before: Any, after: Any, adopted: bool) -> Entry:
+    return TRACKED[kind].entry(name, before, after, detail=ADOPTED if adopted else None)
 
 
 def _loc(resource: Resource) -> tuple[str | int, ...]:
@@ -135,46 +148,61 @@ def diff(before: Any, after: Any) -> list[str]:
     return lines
 
 
+def removed(before: Any) -> list[str]:
+    """The diff of a deleted resource: what it set."""
+    old = _flatten(before)
+    return [f"- {path}: {value!r}" for path, value in sorted(old.items()) if value not in (None, "", [], {})]
+
+
 async def _change(
     conn: AsyncConnection, resources: list[Resource], credential_prefix: str
 ) -> tuple[list[ResourceResult], list[Entry]]:
     """Applies the resources in ``conn``'s transaction; the results, and audit entries of the changes."""
     results: list[ResourceResult] = []
-    changed: list[tuple[Resource, Any]] = []  # (resource, its stored state before)
+    changed: list[tuple[Resource, Any, bool]] = []  # (resource, its stored state before, adopted)
     for resource in resources:
         if isinstance(resource.spec, ModelSpec):  # unchanged ones too: a dry run shows every refusal
             catalog.check_credentials(resource.spec, credential_prefix, _loc(resource))
         stored = await _GETTERS[resource.kind](conn, resource.name)
-        before = canonical(_spec_of(resource.kind, stored)) if stored is not None else None
+        before = canonical(spec_of(resource.kind, stored)) if stored is not None else None
         after = canonical(resource.spec)
-        if before == after:
+        adopted = stored is not None and not await managed.is_managed(conn, resource.kind, resource.name)
+        if before == after and not adopted:
             results.append(
                 ResourceResult(kind=resource.kind, name=resource.name, action="unchanged", diff=[])
             )
             continue
-        await _put(conn, resource, credential_prefix, exists=stored is not None)
-        changed.append((resource, stored))
-        action: Action = "created" if stored is None else "updated"
-        results.append(
-            ResourceResult(kind=resource.kind, name=resource.name, action=action, diff=diff(before, after))
-        )
-    for resource, _ in changed:
+        if before != after:
+            await _put(conn, resource, credential_prefix, exists=stored is not None)
+        await managed.mark(conn, resource.kind, resource.name)
+        changed.append((resource, stored, adopted))
+        action: Action = "created" if stored is None else "updated" if before != after else "adopted"
+        lines = diff(before, after) + ([MARKED] if adopted else [])
+        results.append(ResourceResult(kind=resource.kind, name=resource.name, action=action, diff=lines))
+    for resource, _, _ in changed:
         if isinstance(resource.spec, GroupSpec):
             await directory.set_group_admins_in(conn, resource.name, resource.spec.admins, _loc(resource))
     entries = []
-    for resource, stored in changed:
+    for resource, stored, adopted in changed:
         now = await _GETTERS[resource.kind](conn, resource.name)
-        entries.append(_entry(resource.kind, resource.name, stored, now))
+        entries.append(_entry(resource.kind, resource.name, stored, now, adopted))
     return results, entries
 
 
 async def _apply_in(
-    unit: UnitOfWork, resources: list[Resource], credential_prefix: str
+    unit: UnitOfWork, resources: list[Resource], credential_prefix: str, prune: bool
 ) -> tuple[list[ResourceResult], bool]:
-    """The resources applied in the unit's transaction: the results, and whether anything changed."""
+    """The resources applied (and, with ``prune``, the rest pruned) in the unit's transaction: the
+    results, and whether anything changed."""
     results, entries = await _change(unit.conn, resources, credential_prefix)
     unit.record(*entries)
-    return results, bool(entries)
+    if not prune:
+        return results, bool(entries)
+    pruned = await prune_in(unit, {(resource.kind, resource.name) for resource in resources})
+    for kind, name, before in pruned:
+        lines = removed(canonical(spec_of(kind, before)))
+        results.append(ResourceResult(kind=kind, name=name, action="deleted", diff=lines))
+    return results, bool(entries) or bool(pruned)
 
 
 def _as_written(problem: InvalidProblem, resources: list[Resource]) -> InvalidProblem:
@@ -189,24 +217,31 @@ def _as_written(problem: InvalidProblem, resources: list[Resource]) -> InvalidPr
     return problem
 
 
-async def apply(cp: ControlPlane, documents: list[Any], origin: Origin, *, dry_run: bool) -> ApplyResult:
+async def apply(
+    cp: ControlPlane, documents: list[Any], origin: Origin, *, dry_run: bool, prune: bool = False
+) -> ApplyResult:
     parsed = parse(documents)
     if parsed.errors:
         first = parsed.errors[0]
         raise InvalidProblem(("body", "documents", first.index, *first.loc), first.message)
     resources = parsed.resources
+    if prune and not resources:
+        raise InvalidProblem(
+            ("body", "documents"),
+            "refusing to prune with no documents: it would delete everything apply manages",
+        )
     prefix = cp.credential_env_prefix
     try:
         results, changed = await perform(
-            cp, origin, lambda unit: _apply_in(unit, resources, prefix), dry_run=dry_run
+            cp, origin, lambda unit: _apply_in(unit, resources, prefix, prune), dry_run=dry_run
         )
     except InvalidProblem as problem:
         written = _as_written(problem, resources)
         if written is problem:
             raise
         raise written from None
-    position = {(r.kind, r.name): r.index for r in resources}
-    results.sort(key=lambda result: position[(result.kind, result.name)])
+    position = {(r.kind, r.name): r.index for r in resources}  # the pruned last, as pruned
+    results.sort(key=lambda result: position.get((result.kind, result.name), len(documents)))
     warnings = [
         ApplyWarning(loc=["documents", warning.index, *warning.loc], message=warning.message)
         for warning in parsed.warnings

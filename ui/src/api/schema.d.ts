@@ -675,6 +675,12 @@ export interface components {
              * @default false
              */
             dry_run: boolean;
+            /**
+             * Prune
+             * @description Also delete the resources apply manages (created or adopted by apply) that no document names, in the same transaction; never what was made by hand, never keys. Refused with no documents.
+             * @default false
+             */
+            prune: boolean;
         };
         /** ApplyResult */
         ApplyResult: {
@@ -2173,9 +2179,10 @@ export interface components {
         ResourceResult: {
             /**
              * Action
+             * @description adopted: made by hand and already as documented, now managed by apply (one made by hand that apply changes is updated, and adopted too); deleted: pruned (prune: true)
              * @enum {string}
              */
-            action: "created" | "updated" | "unchanged";
+            action: "created" | "updated" | "adopted" | "unchanged" | "deleted";
             /** Diff */
             diff: string[];
             /** Kind */

@@ -1,4 +1,9 @@
-"""Tables. Names are natural keys (a resource's ``metadata.name``), as in the declarative files."""
+"""Tables. Names are natural keys (a resource's ``metadata.name``), as in the declarative files.
+
+The kinds ``headwater apply`` handles (groups, users, service accounts, models, policies) carry
+``managed_by``: ``"apply"`` once apply created or adopted the row, so that ``apply --prune`` deletes
+only what apply manages; null for what was made by hand (admin API, console, sign-in).
+"""
 
 from __future__ import annotations
 
@@ -73,6 +78,7 @@ groups = Table(
     Column("cost_center", String(128), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("managed_by", String(32), nullable=True),  # "apply" or null: see the docstring
 )
 
 users = Table(
@@ -88,6 +94,7 @@ users = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("last_login_at", UTCDateTime, nullable=True),
     Column("cost_center", String(128), nullable=True),
+    Column("managed_by", String(32), nullable=True),  # "apply" or null: see the docstring
 )
 
 group_members = Table(
@@ -118,6 +125,7 @@ service_accounts = Table(
     # Disabled by an admin: a group admin may not enable it again.
     Column("admin_disabled", Boolean, nullable=False, default=False, server_default=false()),
     Column("cost_center", String(128), nullable=True),
+    Column("managed_by", String(32), nullable=True),  # "apply" or null: see the docstring
 )
 
 models = Table(
@@ -136,6 +144,7 @@ models = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("limits", JSON, nullable=True),  # model-wide capacity limits
     Column("max_output_tokens", Integer, nullable=True),  # per choice; the default and the cap
+    Column("managed_by", String(32), nullable=True),  # "apply" or null: see the docstring
 )
 
 deployments = Table(
@@ -293,6 +302,7 @@ policies = Table(
     Column("spec", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("managed_by", String(32), nullable=True),  # "apply" or null: see the docstring
 )
 
 # Requests refused (hard) or let through with a warning (soft) by a limit, budget or schedule.
