@@ -4,7 +4,7 @@
 set -u
 # Two workers (the machine's two cores; most tests wait on servers they started), each test file on
 # one worker so that its module-scoped servers start once.
-.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=20 "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then
   echo "pytest collected no tests: failing" >&2

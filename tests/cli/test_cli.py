@@ -119,7 +119,7 @@ def test_apply_reports_server_side_reference_errors(server: Server, tmp_path: Pa
     )
     result = cli("apply", "-f", str(path), env=server.cli_env())
     assert result.returncode == 1
-    assert "documents.0.spec.groups.0: group 'nowhere' does not exist" in result.stderr
+    assert "document 1: spec.groups.0: group 'nowhere' does not exist" in result.stderr
     no_traceback(result.stderr)
 
 
