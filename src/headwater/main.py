@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +32,9 @@ from headwater.identity.jwt_verifier import JwtVerifier
 from headwater.identity.provisioning import FirstSeen
 from headwater.identity.trusted import TrustedHeaders
 from headwater.keys.secret import hash_key
-from headwater.keys.selfservice import KeyRules
-from headwater.limits.base import Limiter
 from headwater.limits.failover import FailoverLimiter
-from headwater.limits.memory import MemoryLimiter
-from headwater.limits.redis import RedisLimiter
 from headwater.logs import configure
 from headwater.metrics import Metrics, Readings, exporter
-from headwater.names import parse_duration
 from headwater.policies.quota import LiveLimits
 from headwater.serving.cors import ADMIN_HEADERS, ADMIN_METHODS, GATEWAY_METHODS, ASGIApp, Cors
 from headwater.serving.garbage import settle_garbage_collector
@@ -63,6 +56,7 @@ from headwater.usage.journal_codec import USAGE_CODEC
 from headwater.usage.pruning import Pruner
 from headwater.usage.traces import build_traces
 from headwater.usage.writer import BatchWriter
+from headwater.wiring import build_limiter, build_verifiers, key_rules
 
 log = logging.getLogger("headwater")
 
@@ -70,47 +64,6 @@ GATEWAY_PREFIX = "/v1/"
 ADMIN_API_PREFIX = "/api/"
 SIGN_IN_PREFIX = "/auth/"
 PROBES = frozenset({"/healthz", "/readyz", "/metrics", "/v1"})
-
-
-def build_limiter(settings: Settings) -> Limiter:
-    """Memory for one process; Redis (with the configured failure mode) for workers and replicas."""
-    if not settings.redis_url:
-        return MemoryLimiter()
-    redis = RedisLimiter.from_url(
-        settings.redis_url,
-        prefix=settings.redis_prefix,
-        catch_up_after_s=2 * settings.usage_flush_interval_s,  # late usage events are stored by then
-    )
-    return FailoverLimiter(redis, MemoryLimiter(), mode=settings.limits_fail)
-
-
-@dataclass(frozen=True)
-class Verifiers:
-    """OIDC token verifiers: access tokens (gateway and admin API) and ID tokens (browser sign-in)."""
-
-    access: JwtVerifier | None
-    id_tokens: JwtVerifier | None
-
-    async def start(self) -> None:
-        for verifier in (self.access, self.id_tokens):
-            if verifier is not None:
-                await verifier.start()
-
-    async def close(self) -> None:
-        for verifier in (self.access, self.id_tokens):
-            if verifier is not None:
-                await verifier.close()
-
-
-def build_verifiers(settings: Settings) -> Verifiers:
-    if not settings.oidc_issuer:
-        return Verifiers(None, None)
-    claim = settings.oidc_groups_claim
-    access = JwtVerifier(settings.oidc_issuer, settings.audience, groups_claim=claim)
-    id_tokens = None
-    if settings.oidc_client_id:
-        id_tokens = JwtVerifier(settings.oidc_issuer, settings.oidc_client_id, groups_claim=claim)
-    return Verifiers(access, id_tokens)
 
 
 def build_identity(settings: Settings, verifier: JwtVerifier | None) -> IdentityConfig:
@@ -140,22 +93,6 @@ def build_signin(
         public_url=settings.public_url,
         session_ttl_s=settings.session_ttl_s,
         id_tokens=id_tokens,
-    )
-
-
-def key_rules(settings: Settings) -> KeyRules:
-    def duration(value: str) -> timedelta | None:
-        return parse_duration(value) if value else None
-
-    return KeyRules(
-        default_expiry=duration(settings.keys_default_expiry),
-        max_expiry=duration(settings.keys_max_expiry),
-        max_active_per_user=settings.keys_max_active_per_user,
-        max_requests_per_minute=settings.keys_max_requests_per_minute,
-        max_tokens_per_minute=settings.keys_max_tokens_per_minute,
-        max_budget=settings.keys_max_budget,
-        max_budget_currency=settings.keys_max_budget_currency,
-        max_rotation_grace=duration(settings.keys_max_rotation_grace),
     )
 
 

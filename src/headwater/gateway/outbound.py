@@ -1,4 +1,5 @@
-"""What a deployment is sent: the client's request untranslated, or translated for its provider.
+"""Which model a call may use, and what a deployment is sent: the client's request untranslated,
+or translated for its provider.
 
 A deployment whose provider speaks the client's API natively gets the client's body (its model
 name and, when admission reserved one, the output bound put in); any other gets the request as a
@@ -11,13 +12,13 @@ from __future__ import annotations
 
 import orjson
 
-from headwater.errors import BadRequest, GatewayError
+from headwater.errors import BadRequest, Forbidden, GatewayError, NotFound
 from headwater.gateway.accounting import Call
 from headwater.gateway.apis.base import ClientApi, Inbound, bad_request
 from headwater.gateway.providers import PROVIDERS
 from headwater.gateway.providers.base import Provider
 from headwater.gateway.wire.base import WireError
-from headwater.snapshot import DeploymentView, ModelView
+from headwater.snapshot import DeploymentView, KeyView, ModelView, Snapshot
 
 #: The client APIs a translation can carry (through chat completions).
 TRANSLATABLE = frozenset({"chat", "responses", "messages"})
@@ -30,6 +31,28 @@ def _unsupported(api: ClientApi, model: str, deployment: DeploymentView, provide
         code="model_not_supported",
         param="model",
     )
+
+
+def model_for(api: ClientApi, snapshot: Snapshot, key: KeyView, name: str) -> ModelView:
+    """The model a call names, if the key may call it on this API (404, 403 or 400 otherwise)."""
+    model = snapshot.models.get(name)
+    if model is None or not model.enabled:
+        raise NotFound(
+            f"The model `{name}` does not exist or you do not have access to it.",
+            code="model_not_found",
+            param="model",
+        )
+    if not key.allows(model.name):
+        raise Forbidden(
+            f"This API key may not use the model `{model.name}`.", code="model_not_allowed", param="model"
+        )
+    if model.kind not in api.kinds:
+        raise BadRequest(
+            f"The model `{model.name}` is a {model.kind} model; it is not served on this endpoint.",
+            code="model_not_supported",
+            param="model",
+        )
+    return model
 
 
 def refusal(api: ClientApi, inbound: Inbound, model: ModelView) -> GatewayError | None:

@@ -33,11 +33,11 @@ from typing import Any
 import aiohttp
 import orjson
 
-from headwater.errors import BadRequest, Forbidden, GatewayError, NotFound
+from headwater.errors import GatewayError
 from headwater.gateway import outbound, sse, translate, upstream_errors
 from headwater.gateway.accounting import LARGE_BODY, Call, estimate_completion, trusted
 from headwater.gateway.admission import Admission
-from headwater.gateway.apis.base import ClientApi, Inbound
+from headwater.gateway.apis.base import ClientApi, Inbound, finish
 from headwater.gateway.asgi import JSON, Headers, Receive, Send, read_body, send_bytes, wait_for_disconnect
 from headwater.gateway.providers import PROVIDERS
 from headwater.gateway.providers.base import Provider
@@ -110,23 +110,7 @@ class Proxy:
         """Serve an authenticated call (``key``, checked against ``snapshot``)."""
         raw = await read_body(receive, self._max_body, content_length, self._body_timer)
         inbound = api.parse(raw)
-        model = snapshot.models.get(inbound.model)
-        if model is None or not model.enabled:
-            raise NotFound(
-                f"The model `{inbound.model}` does not exist or you do not have access to it.",
-                code="model_not_found",
-                param="model",
-            )
-        if not key.allows(model.name):
-            raise Forbidden(
-                f"This API key may not use the model `{model.name}`.", code="model_not_allowed", param="model"
-            )
-        if model.kind not in api.kinds:
-            raise BadRequest(
-                f"The model `{model.name}` is a {model.kind} model; it is not served on this endpoint.",
-                code="model_not_supported",
-                param="model",
-            )
+        model = outbound.model_for(api, snapshot, key, inbound.model)
         await api.prepare(inbound, key)
         refused = outbound.refusal(api, inbound, model)
         if refused is not None:  # before it is admitted: it costs the caller no request, no reservation
@@ -279,7 +263,7 @@ class Proxy:
             usage=usage,
             completion_estimate=0 if trusted(usage) else await estimate_completion(chat, len(raw)),
         )
-        await _finish(api, inbound, call, answer)  # stored before the client can ask for it
+        await finish(api, inbound, call, answer)  # stored before the client can ask for it
         await send_bytes(send, 200, raw, headers)
         await self._settle(call, event)
 
@@ -303,26 +287,18 @@ class Proxy:
         headers.append((b"x-accel-buffering", b"no"))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         state = sse.StreamState()
-        sniffer = api.sniffer() if native else None
-        encoder = None if native else api.encoder(inbound, call.model.name)
-        if encoder is None:
-            rename = sse.rename_pairs(deployment.upstream_model, call.model.name)
-            hide = native and sniffer is None and not inbound.extra.get("wants_usage", False)
-            work = sse.relay(
-                response,
-                send,
-                state,
-                hide_usage=hide,
-                rename=rename,
-                max_event_bytes=self._max_event,
-                sniffer=sniffer,
-                public_model=call.model.name,
-            )
-        else:
-            decoder = provider.decoder(deployment, self._max_event)
-            work = translate.relay(
-                response, send, state, decoder, encoder, self._max_event, deployment, call.model.name
-            )
+        work, encoder, sniffer = translate.relay_for(
+            api,
+            inbound,
+            provider,
+            native,
+            deployment,
+            call.model.name,
+            response,
+            send,
+            state,
+            self._max_event,
+        )
         relay = asyncio.ensure_future(work)
         watcher = asyncio.ensure_future(wait_for_disconnect(receive))
         client_left = False
@@ -379,7 +355,7 @@ class Proxy:
                     end = api.cut(cut.message, cut.code) if cut else b""
                 if cut is None:  # stored before the stream ends: a client may ask for it at once
                     final = getattr(encoder if encoder is not None else sniffer, "response", None)
-                    await _finish(api, inbound, call, final if isinstance(final, dict) else None)
+                    await finish(api, inbound, call, final if isinstance(final, dict) else None)
                 with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                     last = asyncio.get_running_loop().time() + FINAL_SEND_S
                     with self._deadlines.within(last):
@@ -407,25 +383,12 @@ class Proxy:
         # an error says what it has to say in far less than a response may take
         raw = await self._read(call, response, deadline, min(self._max_response, MAX_ERROR_BYTES))
         info = provider.error(status, raw, upstream_headers)
-        status = info.status if info is not None and info.status else status
-        if status >= 500:
-            raise upstream_errors.server_error(status, raw, deployment, call.model.name, info)
-        if status in upstream_errors.AUTH_FAILURES:
-            raise upstream_errors.refusal(status, deployment) or broken_error(deployment, "refused")
-        retry_after = upstream_errors.retry_after(upstream_headers.get("retry-after"))
+        status, fields, retry_after = upstream_errors.answer(
+            status, raw, upstream_headers, info, deployment, call.model.name
+        )
         if retry_after:
             headers.append((b"retry-after", retry_after))
-        fields = upstream_errors.relayed(info, raw, deployment, call.model.name)
         body = api.relayed_error(status, *fields)
         event = await self._account(call, status="error", http_status=status, usage=None)
         await send_bytes(send, status, body, headers, JSON)
         await self._settle(call, event)
-
-
-async def _finish(api: ClientApi, inbound: Inbound, call: Call, answer: dict[str, Any] | None) -> None:
-    """The API's after-answer hook (the Responses API stores the answer); a failure there (a store
-    that is unreachable) is logged and never turns an answer into an error."""
-    try:
-        await api.finish(inbound, call, answer)
-    except Exception:
-        log.exception("request %s: storing its answer failed", call.request_id)

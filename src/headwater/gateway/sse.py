@@ -47,6 +47,15 @@ class Cut:
 
 
 EVENT_TOO_LARGE = "upstream_event_too_large"
+#: A stream that ended without its end marker and without usage.
+INCOMPLETE = Cut("The upstream ended the stream before it was complete.", "bad_upstream_response")
+
+
+def broken(exc: BaseException) -> Cut:
+    """Why a stream whose reading raised ``exc`` (a read timeout, a broken connection) was cut."""
+    if isinstance(exc, TimeoutError):
+        return Cut("The upstream stopped sending before the stream ended (timeout).", "upstream_timeout", 504)
+    return Cut(f"The upstream stream broke: {type(exc).__name__}.", "bad_upstream_response")
 
 
 @dataclass(slots=True)
@@ -192,19 +201,14 @@ async def relay(
                     EVENT_TOO_LARGE,
                 )
                 return
-    except TimeoutError:
-        state.failure = Cut(
-            "The upstream stopped sending before the stream ended (timeout).", "upstream_timeout", 504
-        )
-        return
-    except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
-        state.failure = Cut(f"The upstream stream broke: {type(exc).__name__}.", "bad_upstream_response")
+    except (TimeoutError, aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
+        state.failure = broken(exc)
         return
     finally:
         if sniffer is not None:
             state.usage, state.done = sniffer.usage, sniffer.done
     if not state.done and state.usage is None:
-        state.failure = Cut("The upstream ended the stream before it was complete.", "bad_upstream_response")
+        state.failure = INCOMPLETE
 
 
 def terminal_event(cut: Cut) -> bytes:

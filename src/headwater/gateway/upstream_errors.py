@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -105,3 +106,23 @@ def _error_fields(raw: bytes) -> dict[str, Any] | None:
         fields: dict[str, Any] = data["error"]
         return fields
     return None
+
+
+def answer(
+    status: int,
+    raw: bytes,
+    upstream_headers: Mapping[str, str],
+    info: ErrorInfo | None,
+    deployment: DeploymentView,
+    public_model: str,
+) -> tuple[int, tuple[str, str | None, str | None, str | None], bytes | None]:
+    """A read error answer (``info``: the provider's reading of it) as the status, the scrubbed
+    message, type, code and param, and the ``Retry-After`` the client gets; raises the gateway's
+    error for what is not the caller's to see (5xx, a refused credential)."""
+    status = info.status if info is not None and info.status else status
+    if status >= 500:
+        raise server_error(status, raw, deployment, public_model, info)
+    if status in AUTH_FAILURES:
+        raise refusal(status, deployment) or broken_error(deployment, "refused")
+    wait = retry_after(upstream_headers.get("retry-after"))
+    return status, relayed(info, raw, deployment, public_model), wait

@@ -9,6 +9,7 @@ answered then (its usage: :meth:`native_usage`, :meth:`sniffer`), and how a chat
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -18,6 +19,8 @@ from headwater.snapshot import DeploymentView, KeyView
 
 if TYPE_CHECKING:
     from headwater.gateway.accounting import Call
+
+log = logging.getLogger("headwater.gateway")
 
 
 @dataclass(slots=True)
@@ -97,3 +100,12 @@ class ClientApi(Protocol):
     async def finish(self, inbound: Inbound, call: Call, answer: Json | None) -> None:
         """After a successful answer (the Responses API stores it here)."""
         ...
+
+
+async def finish(api: ClientApi, inbound: Inbound, call: Call, answer: Json | None) -> None:
+    """The API's after-answer hook (the Responses API stores the answer); a failure there (a store
+    that is unreachable) is logged and never turns an answer into an error."""
+    try:
+        await api.finish(inbound, call, answer)
+    except Exception:
+        log.exception("request %s: storing its answer failed", call.request_id)
