@@ -40,6 +40,8 @@ class World:
     server: Server
     key: str
     fakes: dict[str, ReplayServer]
+    #: What the server printed, once it has stopped (at the end of :func:`serving_every_provider`).
+    log: str = ""
 
     def model(self, provider: str) -> str:
         return f"via-{provider}"
@@ -50,9 +52,9 @@ class World:
             self.fakes[provider].next("tool")
 
 
-def deployment(provider: str, sim: Sim, fakes: dict[str, Any]) -> dict[str, Any]:
+def deployment(provider: str, sim: Sim, fakes: dict[str, Any], timeout: float = 5) -> dict[str, Any]:
     """The one deployment of ``via-{provider}``."""
-    common = {"timeout": 5}
+    common = {"timeout": timeout}
     if provider == "openai":
         return {"provider": "openai", "base_url": sim.url, "upstream_model": "sim-upstream", **common}
     if provider == "azure-openai":
@@ -83,7 +85,9 @@ def deployment(provider: str, sim: Sim, fakes: dict[str, Any]) -> dict[str, Any]
 
 
 @contextlib.contextmanager
-def serving_every_provider(sim: Sim, directory: Path, *, key_name: str = "sdk") -> Iterator[World]:
+def serving_every_provider(
+    sim: Sim, directory: Path, *, key_name: str = "sdk", timeout: float = 5
+) -> Iterator[World]:
     with FakeAzureOpenAI() as azure, FakeAnthropic() as claude, FakeBedrock() as bedrock:
         fakes: dict[str, Any] = {"azure-openai": azure, "anthropic": claude, "bedrock": bedrock}
         env = {
@@ -101,14 +105,16 @@ def serving_every_provider(sim: Sim, directory: Path, *, key_name: str = "sdk") 
                         "metadata": {"name": f"via-{provider}"},
                         "spec": {
                             "pricing": {"input_per_million": "1", "output_per_million": "2"},
-                            "deployments": [deployment(provider, sim, fakes)],
+                            "deployments": [deployment(provider, sim, fakes, timeout)],
                         },
                     }
                     for provider in PROVIDERS
                 ]
                 apply(server, *documents)
-                yield World(server, create_key(server, name=key_name)["key"], fakes)
+                world = World(server, create_key(server, name=key_name)["key"], fakes)
+                yield world
             finally:
                 log = stop(server.process)
+        world.log = log
         for secret in (azure.api_key, claude.api_key, bedrock.credential):
             assert secret not in log  # never a credential in the server's log

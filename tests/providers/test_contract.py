@@ -13,7 +13,6 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -21,15 +20,11 @@ import httpx
 import openai
 import pytest
 
-from tests.providers.fakes.anthropic import FakeAnthropic
-from tests.providers.fakes.azure import FakeAzureOpenAI
-from tests.providers.fakes.bedrock import FakeBedrock
-from tests.support import Server, Sim, apply, create_key, database, start_server, stop, usage_events, wait_for
+from tests.providers.gateway_world import FAKED, PROVIDERS, World, serving_every_provider
+from tests.support import Sim, usage_events, wait_for
 
 pytestmark = pytest.mark.e2e
 
-PROVIDERS = ("openai", "azure-openai", "anthropic", "bedrock")
-FAKED = ("azure-openai", "anthropic", "bedrock")
 APIS = ("chat", "responses", "messages")
 WEATHER_TOOL = {
     "name": "get_weather",
@@ -42,80 +37,20 @@ WEATHER_TOOL = {
 }
 
 
-@dataclass
-class World:
-    server: Server
-    key: str
-    fakes: dict[str, Any]
-
-
-def _deployment(provider: str, sim: Sim, fakes: dict[str, Any]) -> dict[str, Any]:
-    common = {"timeout": 3}
-    if provider == "openai":
-        return {"provider": "openai", "base_url": sim.url, "upstream_model": "sim-upstream", **common}
-    if provider == "azure-openai":
-        fake = fakes[provider]
-        return {
-            "provider": provider,
-            "base_url": fake.base_url,
-            "upstream_model": "gpt-4o",
-            "api_version": "2024-10-21",
-            "credential_env": "HEADWATER_UPSTREAM_AZURE",
-            **common,
-        }
-    if provider == "anthropic":
-        return {
-            "provider": provider,
-            "base_url": fakes[provider].base_url,
-            "upstream_model": "claude-sonnet-4-5",
-            "credential_env": "HEADWATER_UPSTREAM_ANTHROPIC",
-            **common,
-        }
-    return {
-        "provider": provider,
-        "base_url": fakes[provider].base_url,
-        "upstream_model": "anthropic.claude-3-5-sonnet-20240620-v1:0",
-        "region": "us-east-1",
-        "credential_env": "HEADWATER_UPSTREAM_BEDROCK",
-        **common,
-    }
+#: The providers whose credential a test made the fake refuse (the server log must say so).
+REFUSED: set[str] = set()
 
 
 @pytest.fixture(scope="module")
 def world(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with FakeAzureOpenAI() as azure, FakeAnthropic() as claude, FakeBedrock() as bedrock:
-        fakes: dict[str, Any] = {"azure-openai": azure, "anthropic": claude, "bedrock": bedrock}
-        env = {
-            "HEADWATER_UPSTREAM_AZURE": azure.api_key,
-            "HEADWATER_UPSTREAM_ANTHROPIC": claude.api_key,
-            "HEADWATER_UPSTREAM_BEDROCK": bedrock.credential,
-        }
-        directory: Path = tmp_path_factory.mktemp("contract")
-        with database("sqlite", directory) as url:
-            server = start_server(url, extra_env=env)
-            try:
-                documents = [
-                    {
-                        "apiVersion": "headwater/v1",
-                        "kind": "Model",
-                        "metadata": {"name": f"via-{provider}"},
-                        "spec": {
-                            "pricing": {"input_per_million": "1", "output_per_million": "2"},
-                            "deployments": [_deployment(provider, sim, fakes)],
-                        },
-                    }
-                    for provider in PROVIDERS
-                ]
-                apply(server, *documents)
-                yield World(server, create_key(server, name="contract")["key"], fakes)
-            finally:
-                log = stop(server.process)
-        for fake in fakes.values():
-            for secret in (getattr(fake, "api_key", ""), getattr(fake, "credential", "")):
-                assert not secret or secret not in log  # never a credential in the server's log
-        # a refused credential and a failing upstream are logged, naming the deployment
-        for provider in FAKED:
-            assert f"deployment via-{provider}/0" in log and "upstream_auth_failed" in log
+    # a 3 s timeout: an upstream that hangs is a 504 soon
+    with serving_every_provider(
+        sim, tmp_path_factory.mktemp("contract"), key_name="contract", timeout=3
+    ) as world:
+        yield world
+    # a refused credential is logged, naming the deployment (for each provider a test made refuse it)
+    for provider in REFUSED:
+        assert f"deployment via-{provider}/0" in world.log and "upstream_auth_failed" in world.log
 
 
 def _openai(world: World, timeout: float = 10.0) -> openai.OpenAI:
@@ -298,6 +233,8 @@ def test_errors_in_the_clients_own_shape(
 ) -> None:
     world.fakes[provider].next(scenario)
     got, text, headers = _status_error(world, api, f"via-{provider}")
+    if scenario == "error:401":
+        REFUSED.add(provider)
     assert got == status, text
     body = json.loads(text)
     if api == "messages":
@@ -310,7 +247,8 @@ def test_errors_in_the_clients_own_shape(
             assert body["error"]["code"] == code
     if status == 429 and provider != "bedrock":  # Bedrock's throttling answer says no time
         assert headers.get("retry-after")
-    assert world.fakes[provider].api_key not in text
+    fake: Any = world.fakes[provider]
+    assert fake.api_key not in text
 
 
 @pytest.mark.parametrize("api", APIS)
