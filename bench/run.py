@@ -24,11 +24,23 @@ Targets, each measured non-streaming and streaming:
 
 Per target and mode: a warm-up, throughput (``wrk -t1 -c32``) in rounds interleaved across the
 targets, then latency (``wrk -t1 -c1 --latency``); the translated targets' rounds and latency runs are
-half as long (common.SHORT), to keep the run short. The proxy under test runs on CPU 0, nginx and
-wrk on CPU 1; one proxy is under load at a time. Prints a Markdown table and verdicts and writes
+half as long (common.SHORT), to keep the run short. After the stream latency runs, the stream's time
+to first byte at one connection per target (ttfb.py: a blocking-socket client pinned to the load CPU
+that reads each chunked response to its end). A full run (no ``--only``) then measures the workers
+scaling (scaling.py: ``headwater serve --workers 2`` against 1 worker, both with the Redis settings).
+The proxy under test runs on CPU 0, nginx and wrk on CPU 1; one proxy is under load at a time.
+Prints a Markdown table and verdicts — issue 16's goals per target and mode (req/s share of the
+reference, p50/p99 at one connection and stream TTFB added over the reference, 2 workers' speed-up
+and RSS per worker), the earlier 50% goal for headwater+oidc and the translated paths — and writes
 them to bench/results/latest.md. The parts: common.py (constants, processes), upstream.py (nginx),
 oidc.py (the static issuer, the token), targets.py (the proxies, keys, policy), wrk.py (load and
-rounds), report.py (table, verdicts), pyspy.py (``--profile``).
+rounds), report.py (table, verdicts), httpclient.py and ttfb.py (TTFB), scaling.py (workers),
+soak.py and aborter.py (``--soak``), pyspy.py (``--profile``).
+
+``--scaling`` runs only the workers scaling and writes bench/results/scaling.md. ``--soak
+[--requests N] [--warmup W]`` instead runs one Headwater worker under N requests (1,000,000) of mixed
+stream and non-stream load with aborted streams among them and samples its RSS, open file descriptors
+and asyncio tasks (``headwater_asyncio_tasks`` on /metrics); it writes bench/results/soak.md.
 
 ``--profile`` instead runs Headwater under ``py-spy record`` while wrk drives non-streaming load
 and writes the samples plus a summary of the hottest frames to bench/results/.
@@ -69,6 +81,8 @@ from common import (
 from oidc import Issuer, start_issuer
 from pyspy import profile
 from report import environment_lines, table, verdicts
+from scaling import benchmark_scaling, scaling_section
+from soak import soak
 from targets import (
     REDIS_URL,
     Headwater,
@@ -81,12 +95,16 @@ from targets import (
     start_reference,
     usage_events,
 )
+from ttfb import Ttfb, run_ttfb, ttfb_table, ttfb_verdicts
 from upstream import start_nginx
 from wrk import Row, measure
 
 
-def benchmark(procs: Processes, targets: list[str], seconds: int, only: bool = False) -> int:
+def benchmark(
+    procs: Processes, targets: list[str], seconds: int, only: bool = False, with_scaling: bool = False
+) -> int:
     rows: list[Row] = []
+    ttfb: list[Ttfb] = []
     failures: list[str] = []
     notes: list[str] = []
     nginx, nginx_port = start_nginx(procs)
@@ -157,6 +175,8 @@ def benchmark(procs: Processes, targets: list[str], seconds: int, only: bool = F
     for mode in MODES:
         if live:
             rows += measure(live, mode, seconds, failures)
+        if live and mode == "stream":
+            ttfb = run_ttfb(live, seconds, failures)
         rows += [
             Row(mode, name, note="FAILED")
             for name in targets
@@ -194,8 +214,15 @@ def benchmark(procs: Processes, targets: list[str], seconds: int, only: bool = F
                 count = redis_keys(instance.redis_prefix)
                 notes.append(f"- Redis keys under `{instance.redis_prefix}` at the end: {count} (deleted)")
     errors = sum(row.errors for row in rows if row.target.startswith(HEADWATER))
+    errors += sum(r.errors for r in ttfb if r.target.startswith(HEADWATER))
     if errors:
         failures.append(f"Headwater answered {errors} requests with an error or not at all")
+    scaled: tuple[str, list[str], list[str]] = ("", [], [])
+    if with_scaling:
+        for entry in [e for e in procs.started if e is not nginx]:  # only nginx stays up
+            procs.stop(entry)
+        scaled = scaling_section(procs, upstream, seconds, failures)
+        notes += scaled[2]
     procs.stop_all()
     for row in rows:
         if len(row.rounds) > 1:
@@ -204,7 +231,11 @@ def benchmark(procs: Processes, targets: list[str], seconds: int, only: bool = F
 
     rows.sort(key=lambda r: (MODES.index(r.mode), TARGETS.index(r.target)))
     report = table(rows)
-    summary = verdicts(rows)
+    if ttfb:
+        report += "\n\n" + ttfb_table(ttfb)
+    if scaled[0]:
+        report += "\n\n" + scaled[0]
+    summary = verdicts(rows) + ttfb_verdicts(ttfb) + scaled[1]
     print()
     print(report)
     print()
@@ -278,6 +309,19 @@ def main(argv: list[str] | None = None) -> int:
         "BENCH_PROFILE_MODE=stream for stream load",
     )
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second (100)")
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="only the workers scaling: headwater --workers 2 against 1 worker (bench/scaling.py); "
+        "part of a full run (no --only) anyway",
+    )
+    parser.add_argument(
+        "--soak",
+        action="store_true",
+        help="the soak instead (bench/soak.py): RSS, fds and asyncio tasks over --requests requests",
+    )
+    parser.add_argument("--requests", type=int, default=1_000_000, help="--soak: requests (1,000,000)")
+    parser.add_argument("--warmup", type=int, default=20_000, help="--soak: warm-up requests (20,000)")
     args = parser.parse_args(argv)
     if args.duration < ROUNDS:
         parser.error(f"--duration must be at least {ROUNDS} seconds")
@@ -298,8 +342,18 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.profile:
                 return profile(procs, args.duration, args.rate, args.only[0] if args.only else HEADWATER)
+            if args.soak:
+                return soak(procs, args.requests, args.warmup)
+            if args.scaling and not args.only:
+                return benchmark_scaling(procs, args.duration)
             only = args.only or list(TARGETS)
-            return benchmark(procs, only, args.duration, only=POLICY_REDIS in (args.only or []))
+            return benchmark(
+                procs,
+                only,
+                args.duration,
+                only=POLICY_REDIS in (args.only or []),
+                with_scaling=args.scaling or not args.only,
+            )
         except Failed as exc:
             print(f"\n!!! benchmark failed: {exc}", file=out)
             return 1

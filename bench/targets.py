@@ -279,6 +279,9 @@ def start_headwater(
     names: list[str] | None = None,
     redis: bool = False,
     issuer: Issuer | None = None,
+    workers: int = 1,
+    pin: bool = True,
+    label: str | None = None,
 ) -> Headwater:
     """``headwater serve`` (1 worker, its own SQLite file) with the models, the user, the policy and keys.
 
@@ -288,9 +291,10 @@ def start_headwater(
     HEADWATER_OIDC_AUDIENCE) an RS256 access token naming that user. With ``redis``, the process
     uses the Redis limiter under a random key prefix, deleted again when the run ends. Each key is
     tried until the gateway knows it; the caller checks the rate-limit headers and runs the token
-    target's ``verify``.
+    target's ``verify``. ``workers`` > 1 (``--workers``, needs ``redis``), ``pin=False`` (not on
+    PROXY_CPU) and ``label`` (the name of its log, database and YAML files) are for bench/scaling.py.
     """
-    name = "headwater-redis" if redis else "headwater"
+    name = label or ("headwater-redis" if redis else "headwater")
     port = free_port()
     token = "hwadm_" + secrets.token_urlsafe(32)
     settings = {
@@ -323,7 +327,8 @@ def start_headwater(
         procs.cleanups.append(forget)
     headwater = str(VENV_BIN / "headwater")
     argv = [headwater, "serve", "--host", HOST, "--port", str(port)]
-    entry = procs.start(name, pinned(PROXY_CPU, argv), clean_env(**settings))
+    argv += ["--workers", str(workers)] if workers > 1 else []
+    entry = procs.start(name, pinned(PROXY_CPU, argv) if pin else argv, clean_env(**settings))
     base = f"http://{HOST}:{port}"
     wait_http(f"{base}/readyz", entry, timeout=60)
 
@@ -366,7 +371,8 @@ def start_headwater(
         for mode in MODES:  # the new resources and keys reach the gateway within a snapshot poll
             check(dataclasses.replace(target, limited=None), mode, attempts=40)
         targets[target_name] = target
-    if prefix is not None and not redis_keys(prefix):
+    owned_any = any(t.limited for t in targets.values())
+    if prefix is not None and owned_any and not redis_keys(prefix):
         raise Failed(f"{name}: answered calls but wrote no Redis keys under {prefix}: no admission on Redis?")
     return Headwater(entry, base, token, targets, prefix)
 

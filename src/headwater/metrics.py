@@ -186,6 +186,15 @@ class Metrics:
             reading: Gauge(name, text, registry=None, multiprocess_mode=mode)
             for reading, (name, text, mode) in GAUGES.items()
         }
+        #: Read from the event loop itself (not a reading): a steady count under steady load, a
+        #: growing one is a task leak (``make bench --soak`` watches it).
+        self.asyncio_tasks = Gauge(
+            "headwater_asyncio_tasks",
+            "asyncio tasks alive in the event loop (all workers; each worker's count as of its last"
+            " fold, about once a second, the scraped worker's as of the scrape).",
+            registry=None,
+            multiprocess_mode="livesum",
+        )
         self._counters = {
             reading: Counter(name, text, registry=None) for reading, (name, text) in COUNTERS.items()
         }
@@ -214,6 +223,7 @@ class Metrics:
                 self.loop_lag,
                 self.loop_lag_max,
                 *self._gauges.values(),
+                self.asyncio_tasks,
                 *self._counters.values(),
             ):
                 registry.register(metric)
@@ -253,7 +263,15 @@ class Metrics:
             except Exception:  # a defect here must not end the metrics for the worker's lifetime
                 log.exception("folding the metrics failed")
 
+    def _fold_tasks(self) -> None:
+        try:
+            tasks = len(asyncio.all_tasks())
+        except RuntimeError:  # no running loop (a fold at shutdown): keep the last count
+            return
+        self.asyncio_tasks.set(tasks)
+
     def _fold_readings(self) -> None:
+        self._fold_tasks()
         r = self._readings
         if r is None:
             return
