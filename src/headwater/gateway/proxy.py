@@ -299,35 +299,44 @@ class Proxy:
             state,
             self._max_event,
         )
-        relay = asyncio.ensure_future(work)
-        watcher = asyncio.ensure_future(wait_for_disconnect(receive))
+        # The relay runs in this task; a watcher task cancels it when the client leaves (one task
+        # per stream, no asyncio.wait: see docs/benchmarks.md, issue 16).
+        task = asyncio.current_task()
+        assert task is not None
+        left: list[bool] = []
+
+        async def watch() -> None:
+            await wait_for_disconnect(receive)
+            left.append(True)
+            task.cancel()
+
+        watcher = asyncio.get_running_loop().create_task(watch())
         client_left = False
         try:
             try:
                 with self._deadlines.within(deadline):
-                    done, _ = await asyncio.wait((relay, watcher), return_when=asyncio.FIRST_COMPLETED)
-                client_left = relay not in done
+                    await work
             except TimeoutError:
                 error = deadline_error(deployment, deployment.deadline_s or self._deadline)
                 state.failure = sse.Cut(error.message, "upstream_deadline_exceeded", 504)
-        except asyncio.CancelledError:  # the server stopped waiting for this call (shutdown)
+            except asyncio.CancelledError:
+                if not left:  # the server stopped waiting for this call (shutdown)
+                    raise
+                task.uncancel()  # the watcher's own cancellation: the client left
+                client_left = True
+            except Exception:  # a defect in the relay: still end and account the call
+                log.exception("the relay of request %s failed", call.request_id)
+                state.failure = state.failure or sse.Cut(
+                    "The gateway failed to relay the stream.", "internal_error"
+                )
+        except asyncio.CancelledError:
             state.failure = sse.Cut(
                 "The server is shutting down; the stream was cut.", "server_shutting_down", 503
             )
             raise
         finally:
-            for task in (relay, watcher):
-                task.cancel()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await watcher
-            try:
-                await relay
-            except asyncio.CancelledError:
-                pass
-            except Exception:  # a defect in the relay: still end and account the call
-                state.failure = state.failure or sse.Cut(
-                    "The gateway failed to relay the stream.", "internal_error"
-                )
+            watcher.cancel()
+            work.close()  # a relay that never started (cancelled at once) leaves no coroutine behind
             if state.failure is None and not client_left:
                 response.release()
             else:  # never pool a connection whose body was not read to its end
