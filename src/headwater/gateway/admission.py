@@ -12,6 +12,7 @@ flight under-estimated their prompts by; see docs/policies.md.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable
@@ -31,13 +32,18 @@ from headwater.snapshot import KeyView, ModelView, Snapshot
 from headwater.usage.events import LimitEvent
 
 log = logging.getLogger("headwater.admission")
+_NO_COST = Decimal(0)
 
 
 def reset_text(seconds: float) -> str:
     """OpenAI's ``x-ratelimit-reset-*`` format: ``20ms``, ``1s``, ``6m0s``, ``1h2m3s``."""
     if seconds < 1:
         return f"{max(int(seconds * 1000), 0)}ms"
-    whole = math.ceil(seconds)
+    return _whole_seconds_text(math.ceil(seconds))
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_seconds_text(whole: int) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
@@ -138,7 +144,8 @@ class Admission:
             return None
         prompt = await estimate_prompt(payload, body_bytes) if current.needs_estimate else 0
         out = output.total
-        amounts = quantities(current.rules, prompt, out, model.pricing.cost(prompt, out))
+        cost = model.pricing.cost(prompt, out) if current.needs_cost else _NO_COST
+        amounts = quantities(current.rules, prompt, out, cost)
         charges = [
             Charge(self.limit_for(rule, now), amount)
             for rule, amount in zip(current.rules, amounts, strict=True)
@@ -262,12 +269,21 @@ def _rate_headers(current: Plan, decision: Decision) -> list[tuple[bytes, bytes]
     ):
         if not positions:
             continue
-        best = min(positions, key=lambda i: states[i].remaining)
+        best = positions[0] if len(positions) == 1 else min(positions, key=lambda i: states[i].remaining)
         state = states[best]
-        out.append((names[0], str(current.rules[best].capacity).encode()))
-        out.append((names[1], str(max(state.remaining, 0)).encode()))
-        out.append((names[2], reset_text(state.reset_s).encode()))
+        out.append((names[0], _capacity_text(current.rules[best].capacity)))
+        out.append((names[1], str(state.remaining if state.remaining > 0 else 0).encode()))
+        out.append((names[2], _reset_bytes(state.reset_s)))
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _capacity_text(capacity: int) -> bytes:
+    return str(capacity).encode()
+
+
+def _reset_bytes(seconds: float) -> bytes:
+    return reset_text(seconds).encode()
 
 
 _REQUEST_HEADERS = (

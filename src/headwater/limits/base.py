@@ -95,7 +95,10 @@ class Limit:
         return cls(key, capacity, window_s=window_s)
 
 
-@dataclass(frozen=True, slots=True)
+# Charge, CounterState, Reservation and Decision are made on every admitted call: plain (not
+# frozen) slotted dataclasses, whose construction costs a third of a frozen one's (issue 16,
+# docs/benchmarks.md). Nothing changes them once made.
+@dataclass(slots=True)
 class Charge:
     limit: Limit
     amount: int
@@ -105,7 +108,7 @@ class Charge:
             raise ValueError("a charge's amount must be >= 0")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CounterState:
     """A counter as seen by one call: ``reset_s`` is the time until it is entirely empty again."""
 
@@ -114,7 +117,7 @@ class CounterState:
     reset_s: float
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Reservation:
     """What :meth:`Limiter.settle` needs to correct a reservation; opaque to callers.
 
@@ -138,7 +141,7 @@ class Reservation:
         return True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     allowed: bool
     reservation: Reservation | None

@@ -29,10 +29,6 @@ from headwater.limits.base import (
 PERIOD_GRACE_S = 60.0
 
 
-def _expiry(limit: Limit, now: float) -> float:
-    return now + limit.window + limit.bucket_s if limit.rolling else limit.end + PERIOD_GRACE_S
-
-
 class MemoryLimiter:
     def __init__(self, clock: Callable[[], float] = time.time, sweep_interval_s: float = 60.0) -> None:
         self._clock = clock
@@ -164,27 +160,29 @@ class MemoryLimiter:
 
     def _add(self, limit: Limit, slot: int, delta: int, now: float, prune: bool) -> None:
         key = limit.counter_key
-        buckets = self._counters.get(key)
+        counters = self._counters
+        buckets = counters.get(key)
         if buckets is None:
             if delta <= 0:
                 return
-            buckets = self._counters[key] = {}
+            buckets = counters[key] = {}
         value = buckets.get(slot, 0) + delta
         if value > 0:
             buckets[slot] = value
-            expiry = _expiry(limit, now)
-            if expiry > self._expires.get(key, 0.0):
-                self._expires[key] = expiry
-        else:
-            buckets.pop(slot, None)
-            if not buckets:
-                del self._counters[key]
-                self._expires.pop(key, None)
-                return
-        if prune and limit.rolling and len(buckets) > limit.buckets:
-            low = slot - limit.buckets
-            for j in [j for j in buckets if j <= low]:
-                del buckets[j]
+            rolling = limit.rolling
+            expiry = now + limit.window + limit.bucket_s if rolling else limit.end + PERIOD_GRACE_S
+            expires = self._expires
+            if expiry > expires.get(key, 0.0):
+                expires[key] = expiry
+            if prune and rolling and len(buckets) > limit.buckets:
+                low = slot - limit.buckets
+                for j in [j for j in buckets if j <= low]:
+                    del buckets[j]
+            return
+        buckets.pop(slot, None)
+        if not buckets:
+            del counters[key]
+            self._expires.pop(key, None)
 
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + self._sweep_interval_s

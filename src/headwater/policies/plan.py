@@ -59,6 +59,8 @@ class Plan:
     token_rules: tuple[int, ...] = ()
     #: Whether admission needs the prompt's token estimate (any rule other than a request count).
     needs_estimate: bool = False
+    #: Whether any rule counts money (a budget): only then does admission price the estimate.
+    needs_cost: bool = False
     attribution: Attribution = NO_ATTRIBUTION
 
 
@@ -234,5 +236,6 @@ def plan(snapshot: Snapshot, key: KeyView, model: ModelView) -> Plan:
         request_rules=tuple(i for i, rule in enumerate(rules) if rule.metric == "requests"),
         token_rules=tuple(i for i, rule in enumerate(rules) if rule.metric == "tokens"),
         needs_estimate=any(rule.metric != "requests" for rule in rules),
+        needs_cost=any(rule.metric == "cost" for rule in rules),
         attribution=attribution(snapshot, principal, groups, tier),
     )
