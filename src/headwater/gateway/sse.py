@@ -129,6 +129,23 @@ class EventSplitter:
             partial += rest
         return events
 
+    def block(self, data: bytes) -> bytes:
+        """The events completed by ``data`` as one run of bytes (each event ending ``\\n\\n``; an
+        empty event may stay in it), the same bytes :meth:`feed` gives as a list. A read with no
+        event in progress, no ``\\r`` and no more than the bound (the usual case) is cut at its last
+        separator and nothing else is copied; any other read goes through :meth:`feed`."""
+        if self._partial or self._cr or self.too_large or len(data) > self._max or b"\r" in data:
+            return b"".join(self.feed(data))
+        end = data.rfind(b"\n\n")
+        if end < 0:
+            if data:
+                self._partial += data
+            return b""
+        if end + 2 < len(data):
+            self._partial += data[end + 2 :]
+            return data[: end + 2]
+        return data
+
 
 def _usage_of(event: bytes) -> tuple[dict[str, Any] | None, bool]:
     """The usage object in an event, and whether the event carries nothing else (no choices)."""
@@ -164,37 +181,19 @@ async def relay(
     learn = public_model is not None
     try:
         async for data in response.content.iter_any():
-            events = splitter.feed(data)
-            out: list[bytes] = []
-            for event in events:
-                if sniffer is not None:
-                    sniffer.event(event)
-                    state.events += 1
-                elif event.startswith(DONE):
-                    state.done = True
-                elif b'"usage":{' in event or b'"usage": {' in event:
-                    usage, usage_only = _usage_of(event)
-                    if usage is not None:
-                        state.usage = usage
-                        if usage_only and hide_usage:
-                            continue
-                elif event.startswith(_DATA):
-                    state.events += 1
-                if learn and public_model is not None and b'"model"' in event:
-                    reported = reported_model(event)
-                    if reported:
-                        learn = False
-                        rename = rename_pairs(reported, public_model)
-                    elif reported is not None:  # Azure's first chunk (content filter results) names none
-                        for old, new in rename_pairs("", public_model):
-                            event = event.replace(old, new)
-                for old, new in rename:
-                    event = event.replace(old, new)
-                out.append(event)
-            if out:
+            if sniffer is None and not (learn and (_NAMELESS[0] in data or _NAMELESS[1] in data)):
+                # OpenAI's chat completion chunks: a read's complete events handled as one block
+                body, learn, rename = _chat_block(
+                    splitter.block(data), state, hide_usage, rename, learn, public_model
+                )
+            else:
+                body, learn, rename = _each_event(
+                    splitter.feed(data), state, hide_usage, rename, learn, public_model, sniffer
+                )
+            if body:
                 if state.first_token_at is None:
                     state.first_token_at = monotonic()
-                await send({"type": "http.response.body", "body": b"".join(out), "more_body": True})
+                await send({"type": "http.response.body", "body": body, "more_body": True})
             if splitter.too_large:
                 state.failure = Cut(
                     f"The upstream sent an event larger than {max_event_bytes} bytes; the stream was cut.",
@@ -209,6 +208,94 @@ async def relay(
             state.usage, state.done = sniffer.usage, sniffer.done
     if not state.done and state.usage is None:
         state.failure = INCOMPLETE
+
+
+Renames = tuple[tuple[bytes, bytes], ...]
+_USAGE = (b'"usage":{', b'"usage": {')
+_DONE_EVENT = b"\n\n" + DONE
+#: Azure's first chunk names no model (its content filter results): read event by event.
+_NAMELESS = (b'"model":""', b'"model": ""')
+_DATA_EVENT = b"\n\n" + _DATA
+
+
+def _chat_block(
+    block: bytes, state: StreamState, hide_usage: bool, rename: Renames, learn: bool, public_model: str | None
+) -> tuple[bytes, bool, Renames]:
+    """A run of complete chat completion events, checked and renamed as one: the same result as
+    :func:`_each_event` on its events, with a few scans of the block instead of a dozen per event
+    (issue 16: a third of the relay's cost). The events that carry usage are read on their own."""
+    if not block:
+        return block, learn, rename
+    if learn and public_model is not None and b'"model"' in block:
+        reported = reported_model(block)
+        if reported:
+            learn = False
+            rename = rename_pairs(reported, public_model)
+        elif reported is not None:  # a nameless first chunk that the read's check missed (split)
+            split = [event + b"\n\n" for event in block.split(b"\n\n") if event]
+            return _each_event(split, state, hide_usage, rename, learn, public_model, None)
+    events = block.count(_DATA_EVENT) + block.startswith(_DATA)
+    if block.startswith(DONE) or _DONE_EVENT in block:
+        state.done = True
+        events -= 1
+    for marker in _USAGE:
+        at = block.find(marker)
+        while at >= 0:
+            start = block.rfind(b"\n\n", 0, at)
+            start = 0 if start < 0 else start + 2
+            stop = block.find(b"\n\n", at) + 2
+            usage, usage_only = _usage_of(block[start:stop])
+            events -= 1
+            if usage is not None:
+                state.usage = usage
+                if usage_only and hide_usage:
+                    block = block[:start] + block[stop:]
+                    stop = start
+            at = block.find(marker, stop)
+    state.events += events
+    for old, new in rename:
+        block = block.replace(old, new)
+    return block, learn, rename
+
+
+def _each_event(
+    events: list[bytes],
+    state: StreamState,
+    hide_usage: bool,
+    rename: Renames,
+    learn: bool,
+    public_model: str | None,
+    sniffer: UsageSniffer | None,
+) -> tuple[bytes, bool, Renames]:
+    """Events one at a time: another API's stream (its ``sniffer`` reads every event), or Azure's
+    first chunk, which names no model."""
+    out: list[bytes] = []
+    for event in events:
+        if sniffer is not None:
+            sniffer.event(event)
+            state.events += 1
+        elif event.startswith(DONE):
+            state.done = True
+        elif b'"usage":{' in event or b'"usage": {' in event:
+            usage, usage_only = _usage_of(event)
+            if usage is not None:
+                state.usage = usage
+                if usage_only and hide_usage:
+                    continue
+        elif event.startswith(_DATA):
+            state.events += 1
+        if learn and public_model is not None and b'"model"' in event:
+            reported = reported_model(event)
+            if reported:
+                learn = False
+                rename = rename_pairs(reported, public_model)
+            elif reported is not None:  # Azure's first chunk (content filter results) names none
+                for old, new in rename_pairs("", public_model):
+                    event = event.replace(old, new)
+        for old, new in rename:
+            event = event.replace(old, new)
+        out.append(event)
+    return b"".join(out), learn, rename
 
 
 def terminal_event(cut: Cut) -> bytes:
