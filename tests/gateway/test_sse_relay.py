@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import orjson
@@ -51,7 +51,7 @@ class Response:
 def relayed(reads: list[bytes], hide_usage: bool) -> tuple[bytes, sse.StreamState]:
     sent: list[bytes] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message["body"])
 
     state = sse.StreamState()
