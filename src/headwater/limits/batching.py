@@ -36,7 +36,7 @@ class ScriptBatcher:
             # arrive meanwhile are batched.
             self._direct += 1
             try:
-                return await script(keys=keys, args=args)
+                return await self._evalsha(script, keys, args)
             finally:
                 self._direct -= 1
         loop = asyncio.get_running_loop()
@@ -48,6 +48,16 @@ class ScriptBatcher:
             self._scheduled = True
             loop.call_soon(self._flush)
         return await future
+
+    async def _evalsha(self, script: AsyncScript, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
+        """One script call, straight to the client's ``execute_command`` (``script(...)`` costs redis-py
+        more Python per call); loads the script when Redis does not know it (restarted, flushed)."""
+        run: Any = self._client.execute_command  # untyped in redis-py
+        try:
+            return await run("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            script.sha = await self._client.script_load(script.script)
+            return await run("EVALSHA", script.sha, len(keys), *keys, *args)
 
     def _flush(self) -> None:
         self._scheduled = False
@@ -62,7 +72,7 @@ class ScriptBatcher:
         try:
             async with self._client.pipeline(transaction=False) as pipe:
                 for script, keys, args, _ in batch:
-                    pipe.evalsha(script.sha, len(keys), *keys, *args)
+                    pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
                 results = await pipe.execute(raise_on_error=False)
         except BaseException as exc:  # the connection failed: every caller of the batch learns it
             for *_, future in batch:
@@ -74,7 +84,7 @@ class ScriptBatcher:
         for (script, keys, args, future), result in zip(batch, results, strict=True):
             if isinstance(result, NoScriptError):  # Redis restarted or flushed its scripts: load, retry
                 try:
-                    result = await script(keys=keys, args=args)
+                    result = await self._evalsha(script, keys, args)
                 except Exception as exc:
                     result = exc
             if future.done():
