@@ -113,8 +113,13 @@ async def read_capped(response: aiohttp.ClientResponse, deployment: DeploymentVi
     clean = False
     try:
         declared = response.content_length
-        if declared is not None and declared > limit:
-            raise too_large_error(deployment, limit)
+        if declared is not None:
+            if declared > limit:
+                raise too_large_error(deployment, limit)
+            if "Content-Encoding" not in response.headers:  # exactly the declared bytes: read at once
+                body = await response.read()
+                clean = True
+                return body
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_any():
