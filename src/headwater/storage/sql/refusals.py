@@ -29,13 +29,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from headwater.usage.events import RejectedEvents
 
 E = TypeVar("E")
+R = TypeVar("R")
 
 _DATA_SQLSTATE_CLASSES = frozenset({"22", "23"})
 _VALUE_ERRORS = (ValueError, TypeError, ArithmeticError)
@@ -85,7 +86,7 @@ def refusals() -> Iterator[None]:
         raise
 
 
-def rows_of(events: Iterable[E], row: Callable[[E], dict[str, Any]]) -> list[dict[str, Any]]:
+def rows_of(events: Iterable[E], row: Callable[[E], R]) -> list[R]:
     """The rows of a batch; an event that cannot become a row (no database involved) is the data's
     fault whatever it raised (``datetime.fromtimestamp`` may raise ``OSError`` for a huge time)."""
     try:

@@ -14,15 +14,17 @@ rollups kept for it, so :func:`rebuild` refuses a ``since`` before the oldest st
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, Table, delete, false, func, select, text
+from sqlalchemy import Dialect, Insert, Table, delete, false, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 from headwater.storage.sql.tables import ROLLUPS, usage_events
 from headwater.usage.events import UsageEvent
@@ -71,19 +73,53 @@ def _row(names: Sequence[str], key: RollupKey, measures: Measures) -> dict[str, 
     return row
 
 
-_UPSERTS: dict[tuple[str, str], Insert] = {}
+class Prepared(NamedTuple):
+    """A statement compiled once per engine kind, run with the driver's own executemany: SQLAlchemy
+    would otherwise build every row's parameters again on the event loop (``construct_params``, a
+    few µs a row). ``names`` are the driver's positional parameters in order, ``processors`` what
+    SQLAlchemy would have done to each value (None: nothing)."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def rows(self, values: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """``values`` as the driver's rows, each value as SQLAlchemy would have bound it."""
+        pairs = tuple(zip(self.names, self.processors, strict=True))
+        return [tuple(p(row[n]) if p else row[n] for n, p in pairs) for row in values]
+
+    async def executemany(self, conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> None:
+        if values:
+            await conn.exec_driver_sql(self.sql, self.rows(values))
+
+
+_PREPARED: dict[tuple[str, str], Prepared] = {}
+
+
+def prepared(
+    dialect: Dialect, name: str, build: Callable[[], ClauseElement], keys: Sequence[str]
+) -> Prepared:
+    """The statement ``name`` that ``build`` makes, compiled for ``dialect`` with the parameters
+    ``keys`` (once per engine kind)."""
+    found = _PREPARED.get((dialect.name, name))
+    if found is None:
+        compiled = build().compile(dialect=dialect, column_keys=list(keys))
+        assert isinstance(compiled, SQLCompiler)
+        names = tuple(compiled.positiontup or ())
+        processors = tuple(
+            compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+        )
+        found = _PREPARED[dialect.name, name] = Prepared(str(compiled), names, processors)
+    return found
 
 
 def _upsert_statement(dialect: str, table: Table) -> Insert:
-    """The upsert of ``table`` (built once per engine kind: building it costs more than running it)."""
-    found = _UPSERTS.get((dialect, table.name))
-    if found is None:
-        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
-        found = _UPSERTS[dialect, table.name] = statement.on_conflict_do_update(
-            index_elements=[table.c[name] for name in dimensions(table)],
-            set_={name: table.c[name] + statement.excluded[name] for name in _SUMMED},
-        )
-    return found
+    """The upsert of ``table``: each row's measures added to those of the row with its dimensions."""
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[name] for name in dimensions(table)],
+        set_={name: table.c[name] + statement.excluded[name] for name in _SUMMED},
+    )
 
 
 async def _upsert(conn: AsyncConnection, table: Table, rows: dict[RollupKey, Measures]) -> None:
@@ -91,7 +127,11 @@ async def _upsert(conn: AsyncConnection, table: Table, rows: dict[RollupKey, Mea
         return
     names = dimensions(table)
     values = [_row(names, key, rows[key]) for key in sorted(rows)]
-    await conn.execute(_upsert_statement(conn.dialect.name, table), values)
+    dialect = conn.dialect
+    upsert = prepared(
+        dialect, f"upsert {table.name}", lambda: _upsert_statement(dialect.name, table), list(values[0])
+    )
+    await upsert.executemany(conn, values)
 
 
 async def add(conn: AsyncConnection, events: Sequence[UsageEvent]) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import asyncio
+import re
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Dialect, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.paging import decode_cursor, encode_cursor
@@ -27,7 +27,19 @@ class SqlUsageStore:
 
     Writing is idempotent: an event whose ``event_id`` is already stored (a journal replay after a
     crash, a batch retried after its commit was lost) is skipped, and only the events inserted are
-    added to the rollups."""
+    added to the rollups.
+
+    The statements are compiled once and run with the driver's own parameters (tuples), so that a
+    flush costs the event loop little (:class:`~headwater.storage.sql.rollups.Prepared`):
+
+    - PostgreSQL: one ``INSERT ... SELECT FROM unnest($1::timestamptz[], ...) ON CONFLICT DO NOTHING
+      RETURNING event_id``, one array per column: one round trip, and exactly the ids inserted;
+    - SQLite: one ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING``, whose row count says how
+      many were inserted. All of them is the usual case; when some were already stored (a replay),
+      the inserted ones are the rows with the largest ids: SQLite gives a new row the largest rowid
+      plus one, and the transaction holds the database's only write lock until it commits.
+
+    Rows are made :data:`SLICE` events at a time, yielding to the event loop between slices."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -35,30 +47,96 @@ class SqlUsageStore:
     async def write(self, events: Sequence[UsageEvent]) -> None:
         if not events:
             return
-        rows = rows_of(events, _row)
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(events), SLICE):
+            if start:
+                await asyncio.sleep(0)
+            rows += rows_of(events[start : start + SLICE], _row)
         last_used: dict[str, float] = {}
         for e in events:
             if e.key_id not in NOT_KEYS and e.ts > last_used.get(e.key_id, 0.0):
                 last_used[e.key_id] = e.ts
         with refusals():
             async with self._engine.begin() as conn:
-                insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-                statement = (
-                    insert(usage_events)
-                    .on_conflict_do_nothing(index_elements=[usage_events.c.event_id])
-                    .returning(usage_events.c.event_id)
-                )
-                stored = set((await conn.execute(statement, rows)).scalars())
-                inserted = [e for e in events if not e.event_id or e.event_id in stored]
+                dialect = conn.dialect
+                insert = _INSERTS.get(dialect.name) or _insert_of(dialect)
+                values = insert.values(rows)
+                if dialect.name == "postgresql":
+                    stored = set((await conn.exec_driver_sql(insert.sql, values)).scalars())
+                    inserted = [e for e in events if not e.event_id or e.event_id in stored]
+                else:
+                    count = (await conn.exec_driver_sql(insert.sql, values)).rowcount
+                    inserted = list(events) if count == len(events) else await _inserted(conn, events, count)
                 await rollups.add(conn, inserted)
                 # last_used_at moves in batches, never a write per request; it is not configuration,
                 # so the revision (and every gateway's snapshot) stays as it is. One executemany (one
                 # round trip on PostgreSQL), in key order.
                 if last_used:
                     touched = sorted(last_used.items())
-                    await conn.execute(
-                        _TOUCH, [{"key": k, "when": datetime.fromtimestamp(ts, UTC)} for k, ts in touched]
+                    touch = rollups.prepared(dialect, "touch keys", lambda: _TOUCH, ("key", "when"))
+                    await touch.executemany(
+                        conn, [{"key": k, "when": datetime.fromtimestamp(ts, UTC)} for k, ts in touched]
                     )
+
+
+#: Events made into rows before the writer yields to the event loop.
+SLICE = 250
+_COLUMNS = tuple(column for column in usage_events.c if column.name != "id")
+_NAMES = tuple(column.name for column in _COLUMNS)
+_EVENT_ID = _NAMES.index("event_id")
+
+
+class _Insert:
+    """The insert of a batch of events on one engine kind, and how its rows become parameters."""
+
+    def __init__(self, sql: str, processors: Sequence[Callable[[Any], Any] | None], arrays: bool) -> None:
+        self.sql = sql
+        self._processors = tuple(enumerate(processors))
+        self._arrays = arrays
+
+    def values(self, rows: list[tuple[Any, ...]]) -> Any:
+        """One array per column (PostgreSQL) or one tuple per row (SQLite), each value as
+        SQLAlchemy would have bound it."""
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        for index, process in self._processors:
+            if process is not None:
+                columns[index] = [process(value) for value in columns[index]]
+        return tuple(columns) if self._arrays else list(zip(*columns, strict=True))
+
+
+_INSERTS: dict[str, _Insert] = {}
+
+
+def _insert_of(dialect: Dialect) -> _Insert:
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in _COLUMNS]
+    names = ", ".join(dialect.identifier_preparer.quote(name) for name in _NAMES)
+    if dialect.name == "postgresql":
+        arrays = ", ".join(f"${i}::{_array_type(c, dialect)}" for i, c in enumerate(_COLUMNS, 1))
+        sql = (
+            f"INSERT INTO usage_events ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608 (names: the table's)
+            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+        )
+    else:
+        marks = ", ".join("?" for _ in _COLUMNS)
+        sql = f"INSERT INTO usage_events ({names}) VALUES ({marks}) ON CONFLICT (event_id) DO NOTHING"  # noqa: S608
+    found = _INSERTS[dialect.name] = _Insert(sql, processors, dialect.name == "postgresql")
+    return found
+
+
+def _array_type(column: Any, dialect: Dialect) -> str:
+    """The column's type as an array, without a length: ``varchar(16)`` would cut a longer string
+    where the column refuses it."""
+    return re.sub(r"\(.*\)", "", column.type.compile(dialect=dialect)).strip() + "[]"
+
+
+async def _inserted(conn: AsyncConnection, events: Sequence[UsageEvent], count: int) -> list[UsageEvent]:
+    """Which of ``events`` the insert just made (``count`` of them) on SQLite: the rows with the
+    ``count`` largest ids (see :class:`SqlUsageStore`)."""
+    if not count:
+        return []
+    query = select(usage_events.c.event_id).order_by(usage_events.c.id.desc()).limit(count)
+    stored = set((await conn.execute(query)).scalars())
+    return [e for e in events if not e.event_id or e.event_id in stored]
 
 
 _WHEN = bindparam("when", type_=UTCDateTime)
@@ -72,31 +150,33 @@ _TOUCH = (
 )
 
 
-def _row(e: UsageEvent) -> dict[str, Any]:
-    return {
-        "ts": datetime.fromtimestamp(e.ts, UTC),
-        "request_id": e.request_id,
-        "key_id": e.key_id,
-        "principal": e.principal,
-        "model": e.model,
-        "deployment": e.deployment,
-        "provider": e.provider,
-        "endpoint": e.endpoint,
-        "prompt_tokens": e.prompt_tokens,
-        "completion_tokens": e.completion_tokens,
-        "cost": stored_cost(e.cost),
-        "currency": e.currency,
-        "status": e.status,
-        "http_status": e.http_status,
-        "latency_ms": round(e.latency_ms, 3),
-        "ttft_ms": round(e.ttft_ms, 3) if e.ttft_ms is not None else None,
-        "streamed": e.streamed,
-        "estimated": e.estimated,
-        "event_id": e.event_id or None,
-        "groups": groups_text(e.groups) or None,
-        "cost_center": e.cost_center,
-        "policy": e.policy,
-    }
+def _row(e: UsageEvent) -> tuple[Any, ...]:
+    """An event's values in the order of :data:`_NAMES`."""
+    ttft = e.ttft_ms
+    return (
+        datetime.fromtimestamp(e.ts, UTC),
+        e.request_id,
+        e.key_id,
+        e.principal,
+        e.model,
+        e.deployment,
+        e.provider,
+        e.endpoint,
+        e.prompt_tokens,
+        e.completion_tokens,
+        stored_cost(e.cost),
+        e.currency,
+        e.status,
+        e.http_status,
+        round(e.latency_ms, 3),
+        round(ttft, 3) if ttft is not None else None,
+        e.streamed,
+        e.estimated,
+        e.event_id or None,
+        groups_text(e.groups) or None,
+        e.cost_center,
+        e.policy,
+    )
 
 
 def _read(row: Any) -> UsageEventRead:
