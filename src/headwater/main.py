@@ -96,6 +96,10 @@ def build_signin(
     )
 
 
+#: Limit events kept in memory while the database is unreachable (they have no journal).
+LIMIT_EVENTS_BUFFER = 200_000
+
+
 class Headwater:
     """One process: the gateway on /v1/* and the probes, the admin API on /api/* and /auth/*, the web
     console (built into ``console``) on everything else."""
@@ -132,7 +136,8 @@ class Headwater:
             SqlLimitEventStore(self.engine),
             flush_interval_s=settings.usage_flush_interval_s,
             batch_size=settings.usage_batch_size,
-            buffer_limit=settings.usage_buffer_limit,
+            # no journal behind them: kept in memory through a database outage, as many as before
+            buffer_limit=max(settings.usage_buffer_limit, LIMIT_EVENTS_BUFFER),
             name="limit events",
             dead_letters=SqlDeadLetterStore(self.engine),
         )

@@ -167,7 +167,9 @@ class Settings(BaseSettings):
     usage_flush_interval_s: float = Field(0.5, gt=0, le=1.0)
     usage_batch_size: int = Field(100, ge=1)
     usage_buffer_limit: int = Field(
-        200_000, ge=1000, description="Events kept in memory while the DB is down."
+        20_000,
+        ge=1000,
+        description="Events kept in memory while the DB is down or behind; beyond it they wait in the journal.",
     )
     usage_journal_dir: Path | None = Field(
         None,

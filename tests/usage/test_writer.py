@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from headwater.usage.events import DeadLetter, RejectedEvents, UsageEvent
-from headwater.usage.writer import BatchWriter
+from headwater.usage.writer import CATCH_UP, BatchWriter
 
 
 def event(number: int, prompt_tokens: int = 1) -> UsageEvent:
@@ -39,13 +39,24 @@ async def test_flushes_by_size_and_by_time() -> None:
     store = FlakyStore()
     writer = BatchWriter(store, flush_interval_s=0.2, batch_size=10)
     writer.start()
-    for n in range(25):
+    for n in range(15):
         writer.emit(event(n))
     await asyncio.sleep(0.05)
-    assert sum(len(b) for b in store.batches) >= 20  # two full batches went at once
+    assert [len(b) for b in store.batches] == [10]  # a full batch went at once
     await asyncio.sleep(0.3)
-    assert sum(len(b) for b in store.batches) == 25  # the rest within the interval
-    assert all(len(b) <= 10 for b in store.batches)
+    assert [len(b) for b in store.batches] == [10, 5]  # the rest within the interval
+    await writer.close()
+
+
+async def test_a_writer_behind_catches_up_with_bigger_transactions() -> None:
+    store = FlakyStore()
+    writer = BatchWriter(store, flush_interval_s=5, batch_size=10)
+    for n in range(250):  # more than two batches waiting (a gateway at full load, a slow database)
+        writer.emit(event(n))
+    writer.start()
+    await asyncio.sleep(0.1)
+    assert [len(b) for b in store.batches] == [10 * CATCH_UP, 10 * CATCH_UP, 50]
+    assert [rid for batch in store.batches for rid in batch] == [f"r{n}" for n in range(250)]
     await writer.close()
 
 

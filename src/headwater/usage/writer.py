@@ -50,6 +50,8 @@ from headwater.usage.journal_files import Orphan
 E = TypeVar("E")
 
 log = logging.getLogger("headwater.usage")
+#: How many batches one transaction may write while the writer is behind.
+CATCH_UP = 10
 
 
 class BatchWriter(Generic[E]):
@@ -215,9 +217,12 @@ class BatchWriter(Generic[E]):
         """Writes one batch: this process's events first, then those of a segment to replay."""
         buffer, journal = self._buffer, self._journal
         if not buffer and journal is not None and journal.spill is not None:
-            buffer.extend(journal.read_spilled(self._batch_size))  # caught up: buffers again
+            buffer.extend(journal.read_spilled(self._batch_size * CATCH_UP))  # caught up: buffers again
         if buffer:
-            count = min(len(buffer), self._batch_size)
+            # Behind (more than two batches waiting): bigger transactions, so that the writer
+            # catches up with a gateway at full load instead of falling further behind.
+            size = self._batch_size
+            count = min(len(buffer), size if len(buffer) <= 2 * size else size * CATCH_UP)
             batch = [buffer.popleft() for _ in range(count)]
             unwritten = await self._write(batch)
             if journal is not None and len(batch) > len(unwritten):
