@@ -169,7 +169,7 @@ class Settings(BaseSettings):
     usage_buffer_limit: int = Field(
         20_000,
         ge=1000,
-        description="Events kept in memory while the DB is down or behind; beyond it they wait in the journal.",
+        description="Events kept in memory while the DB is down or behind; then in the journal.",
     )
     usage_journal_dir: Path | None = Field(
         None,
