@@ -24,11 +24,8 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-from authlib.common.security import generate_token
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
@@ -49,6 +46,9 @@ from headwater.control import ControlPlane
 from headwater.identity.jwt_verifier import InvalidToken, JwtVerifier
 from headwater.identity.provisioning import ExternalIdentity, provision
 from headwater.storage.sql import identity as repo
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 log = logging.getLogger("headwater.signin")
 
@@ -77,6 +77,10 @@ class SignIn:
 
     async def metadata(self) -> dict[str, Any]:
         if self._metadata is None:
+            # imported here (as Authlib below): only a sign-in needs them, and Authlib (with joserfc)
+            # and httpx are ~5 MB resident in every worker otherwise
+            import httpx
+
             async with httpx.AsyncClient(timeout=10.0) as http:
                 response = await http.get(f"{self.issuer}/.well-known/openid-configuration")
                 response.raise_for_status()
@@ -90,6 +94,8 @@ class SignIn:
         return self._metadata
 
     def client(self, request: Request) -> AsyncOAuth2Client:
+        from authlib.integrations.httpx_client import AsyncOAuth2Client  # (see metadata)
+
         base = self.public_url or str(request.base_url).rstrip("/")
         return AsyncOAuth2Client(
             self.client_id,
@@ -156,6 +162,9 @@ async def login(request: Request, return_to: str | None = None) -> Response:
         return _not_configured()
     if not signin.limits.logins.allow(source_ip(request)):
         return _too_many(signin.limits.logins, "sign-ins")
+    import httpx  # imported here: only a configured sign-in needs it (see SignIn.metadata)
+    from authlib.common.security import generate_token
+
     try:
         metadata = await signin.metadata()
     except (httpx.HTTPError, ValueError, KeyError) as exc:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 
 from headwater.audit.chain import Verifier
 from headwater.cli.client import AdminClient, CliError
 from headwater.cli.client import _describe as describe
 from headwater.cli.output import console, print_json, table
+
+if TYPE_CHECKING:
+    import httpx
 
 app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 
@@ -43,6 +45,8 @@ def _pages(client: AdminClient, **params: Any) -> Iterator[dict[str, Any]]:
 
 def _download(client: AdminClient, params: dict[str, Any], out: IO[bytes]) -> None:
     """Stream the CSV export into ``out``."""
+    import httpx  # imported here: ~2.5 MB resident in `headwater serve` otherwise (cli.client)
+
     query = {k: v for k, v in params.items() if v is not None}
     http: httpx.Client = client._http
     try:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -47,6 +48,10 @@ class AdminClient:
         self.url = (url or os.environ.get("HEADWATER_URL") or DEFAULT_URL).rstrip("/")
         token = token or os.environ.get("HEADWATER_TOKEN")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # imported here: httpx (and the rich.progress, pygments and click it imports) would be
+        # ~2.5 MB resident in `headwater serve`, which imports every command's module
+        import httpx
+
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
     def close(self) -> None:
@@ -66,6 +71,8 @@ class AdminClient:
 
     def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """The response of a successful call (any content type); errors as :class:`CliError`."""
+        import httpx  # imported here: see __init__
+
         try:
             response = self._http.request(method, "/api/v1" + path, **kwargs)
         except httpx.ConnectError:

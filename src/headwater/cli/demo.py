@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
 from headwater.cli.client import AdminClient, CliError
@@ -58,6 +57,8 @@ def _admin_token(data_dir: Path) -> str:
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], what: str, timeout: float = 60.0) -> None:
+    import httpx  # imported here: ~2.5 MB resident in `headwater serve` otherwise (cli.client)
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

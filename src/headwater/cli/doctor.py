@@ -12,8 +12,6 @@ import asyncio
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from headwater.cli.output import console, print_json
 from headwater.cli.server import ConfigOption
@@ -37,6 +35,10 @@ def doctor(
     if as_json:
         print_json({"ok": not failed(checks), "checks": [check.as_json() for check in checks]})
     else:
+        # imported here: Rich is ~1.8 MB resident in `headwater serve` otherwise (cli.output)
+        from rich.table import Table
+        from rich.text import Text
+
         grid = Table(header_style="bold")
         for header in ("Check", "Status", "Detail", "Fix"):
             grid.add_column(header)

@@ -5,15 +5,33 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
-from rich.console import Console
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _Deferred:
+    """A Rich ``Console`` made (and Rich imported) at its first use: `headwater serve` imports every
+    command's module and may never print, and Rich is ~1.8 MB resident in it otherwise."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
 
 # Piped output is not cut to 80 columns: scripts and pagers get whole rows.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-errors = Console(stderr=True, highlight=False)
+console = cast("Console", _Deferred(highlight=False, width=None if sys.stdout.isatty() else 200))
+errors = cast("Console", _Deferred(stderr=True, highlight=False))
 
 
 def print_json(data: Any) -> None:
@@ -44,6 +62,8 @@ def cell(value: Any) -> str:
 def table(
     rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], title: str | None = None
 ) -> None:
+    from rich.table import Table  # imported here: see _Deferred
+
     grid = Table(title=title, show_lines=False, header_style="bold")
     for _, header in columns:
         grid.add_column(header)
@@ -53,6 +73,8 @@ def table(
 
 
 def details(row: dict[str, Any], fields: Sequence[tuple[str, str]]) -> None:
+    from rich.table import Table  # imported here: see _Deferred
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()

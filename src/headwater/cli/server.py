@@ -14,6 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from headwater.cli.client import CliError
+from headwater.cli.migrate_apart import migrate_apart
 from headwater.cli.output import console, errors
 from headwater.logs import configure
 from headwater.settings import Settings, load_settings
@@ -58,6 +59,8 @@ def serve(
     settings = _settings(config, host=host, port=port, workers=workers)
     configure(settings.log_format, settings.log_level, settings.access_log)
     try:
+        if settings.auto_migrate:
+            migrate_apart(settings)  # Alembic stays out of the serving process (~10 MB resident)
         token = asyncio.run(_prepare(settings))
     except Exception as exc:
         raise CliError(f"cannot prepare the database: {exc}") from None
@@ -80,6 +83,9 @@ def serve(
         workers=settings.workers,
         loop="uvloop",
         http=PROTOCOL,  # httptools, with a bound on the time to send headers
+        # No WebSocket route exists (the app ignores that scope): an Upgrade request is served as
+        # plain HTTP, and the websockets package (~1 MB resident) is never imported.
+        ws="none",
         lifespan="on",
         access_log=settings.access_log,
         log_config=None,

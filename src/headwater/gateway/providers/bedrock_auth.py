@@ -26,11 +26,11 @@ from __future__ import annotations
 import logging
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
-from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
-from botocore.credentials import Credentials  # type: ignore[import-untyped]
+if TYPE_CHECKING:
+    from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
 
 SERVICE = "bedrock"
 _ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
@@ -55,6 +55,10 @@ def sign(method: str, url: str, body: bytes, region: str, credential: str) -> di
     the message never holds the credential)."""
     if not is_sigv4(credential):
         return {"Content-Type": _JSON, "Authorization": f"Bearer {credential}"}
+    # imported here (as in _signer): botocore's signing, urllib3 and dateutil, ~4 MB resident in
+    # every worker otherwise, for SigV4 deployments only
+    from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
+
     request = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": _JSON})
     _signer(credential, region).add_auth(request)
     return dict(request.headers.items())
@@ -62,6 +66,9 @@ def sign(method: str, url: str, body: bytes, region: str, credential: str) -> di
 
 @lru_cache(maxsize=64)
 def _signer(credential: str, region: str) -> SigV4Auth:
+    from botocore.auth import SigV4Auth
+    from botocore.credentials import Credentials  # type: ignore[import-untyped]
+
     if not _REGION.fullmatch(region):
         raise ValueError(f"{region[:40]!r} is not an AWS region name (such as us-east-1).")
     logging.getLogger("botocore.auth").setLevel(logging.INFO)
