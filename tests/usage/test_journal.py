@@ -11,6 +11,7 @@ import asyncio
 import errno
 import json
 import logging
+import mmap
 import os
 import signal
 import subprocess
@@ -381,3 +382,32 @@ async def test_a_filesystem_that_cannot_reserve_space_gets_a_write_per_event(
     await wait_until(lambda: len(store.ids) == 100)
     await batch.close()
     assert store.ids == [f"plain-{n}" for n in range(100)]
+
+
+def mapped_resident_bytes(directory: Path) -> int:
+    """How much of this process's mappings of files under ``directory`` is resident (smaps' Rss)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and ":" not in fields[0]:  # a mapping's header line
+            inside = len(fields) >= 6 and fields[5].startswith(str(directory))
+        elif inside and fields and fields[0] == "Rss:":
+            total += int(fields[1]) * 1024
+    return total
+
+
+async def test_written_pages_leave_resident_memory_and_still_read_back(journal_dir: Path) -> None:
+    store = Store()
+    store.down = True  # everything stays in the journal, spilled past the buffer
+    journal = Journal(journal_dir, USAGE_CODEC, release_bytes=64 * 1024)
+    batch = writer(store, journal, buffer_limit=100)
+    batch.start()
+    for n in range(20_000):
+        batch.emit(event(n))
+    written = journal._current.size
+    assert written > 2 * 1024 * 1024  # megabytes of lines in the mapped segment…
+    assert mapped_resident_bytes(journal_dir) <= 64 * 1024 + 2 * mmap.PAGESIZE  # …few of them resident
+    store.down = False
+    await wait_until(lambda: len(store.ids) >= 20_000, timeout=30)
+    assert store.ids == [f"t-{n}" for n in range(20_000)]  # read back from given-back pages, in order
+    await batch.close()

@@ -55,6 +55,10 @@ SEGMENT_BYTES = 64 * 1024 * 1024
 #: What posix_fallocate answers on a filesystem that cannot reserve space.
 _NO_RESERVING = frozenset({errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS, errno.ENODEV})
 TRUNCATE_BYTES = 1024 * 1024
+#: Mapped pages already written are given back to the kernel every this many bytes: they stay in the
+#: file (and the page cache, to be read back or replayed), not in the worker's resident memory. A
+#: 64 MiB segment under steady load otherwise adds up to 64 MiB to the RSS before it rotates.
+RELEASE_BYTES = 4 * 1024 * 1024
 
 
 def journal_directory(root: Path, database_url: str) -> Path:
@@ -78,6 +82,7 @@ class Journal(Generic[E]):
         segment_bytes: int = SEGMENT_BYTES,
         truncate_bytes: int = TRUNCATE_BYTES,
         retry_s: float = 1.0,
+        release_bytes: int = RELEASE_BYTES,
     ) -> None:
         self.directory = directory
         self._codec = codec
@@ -88,6 +93,7 @@ class Journal(Generic[E]):
         self._decode: Callable[[bytes], E] = decode
         self._segment_bytes = segment_bytes
         self._truncate_bytes = truncate_bytes
+        self._release_bytes = release_bytes
         self._retry_s = retry_s
         self._token = secrets.token_hex(8)
         self._serial = 0
@@ -135,6 +141,8 @@ class Journal(Generic[E]):
                 self._broken(segment, OSError("short write (is the disk full?)"))
                 return False
         segment.size = end
+        if end - segment.released >= self._release_bytes:
+            segment.release(end)
         if end >= self._segment_bytes:
             self._rotate()
         return True
@@ -373,7 +381,7 @@ class Journal(Generic[E]):
             self._replace_current(Segment())
             return
         segment.size = segment.start
-        segment.appended = segment.done = 0
+        segment.appended = segment.done = segment.released = 0
 
     def _after(self, segment: Segment) -> Segment | None:
         """The segment after ``segment``; the oldest one left if ``segment`` was all done and

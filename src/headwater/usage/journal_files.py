@@ -37,7 +37,7 @@ _FLAGS = os.O_RDWR | os.O_CLOEXEC
 class Segment:
     """A segment file (``name``, its descriptors) or, with ``fd`` -1, events kept in memory only."""
 
-    __slots__ = ("appended", "done", "fd", "map", "mark", "name", "size", "start")
+    __slots__ = ("appended", "done", "fd", "map", "mark", "name", "released", "size", "start")
 
     def __init__(
         self,
@@ -55,6 +55,19 @@ class Segment:
         self.size = start  # bytes of whole lines written
         self.appended = 0
         self.done = 0
+        #: The mapped bytes before this offset were given back (``MADV_DONTNEED``): the file keeps
+        #: them, the process's resident memory does not.
+        self.released = 0
+
+    def release(self, end: int) -> None:
+        """Give back the mapped pages wholly before ``end``. A shared file mapping loses nothing: a
+        later read (spilled events read back, a replay) faults them in again from the file."""
+        upto = end - end % mmap.PAGESIZE
+        if self.map is None or upto <= self.released:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            self.map.madvise(mmap.MADV_DONTNEED, self.released, upto - self.released)
+        self.released = upto
 
     def seal(self) -> None:
         """No more lines: unmap, and cut the reserved space past the last line."""
