@@ -62,8 +62,9 @@ from headwater.storage.sql.tables import ROLLUPS, usage_events
 from headwater.storage.sql.usage import SqlUsageStore
 from headwater.usage.events import UsageEvent
 from headwater.usage.fanout import FanOut
-from headwater.usage.journal import Journal, journal_directory
+from headwater.usage.journal import Journal
 from headwater.usage.journal_codec import USAGE_CODEC
+from headwater.usage.journal_files import journal_directory
 from headwater.usage.writer import BatchWriter
 
 BLOCK = 100

@@ -51,8 +51,9 @@ from headwater.storage.sql.stored_responses import build_response_store
 from headwater.storage.sql.usage import SqlUsageStore
 from headwater.storage.sql.usage_history import SqlUsageHistory
 from headwater.usage.fanout import FanOut
-from headwater.usage.journal import Journal, journal_directory
+from headwater.usage.journal import Journal
 from headwater.usage.journal_codec import USAGE_CODEC
+from headwater.usage.journal_files import journal_directory
 from headwater.usage.pruning import Pruner
 from headwater.usage.traces import build_traces
 from headwater.usage.writer import BatchWriter

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from headwater.doctor.report import Check, error, ok, warning
 from headwater.settings import Settings
-from headwater.usage.journal import SEGMENT_BYTES, journal_directory
+from headwater.usage.journal import SEGMENT_BYTES
+from headwater.usage.journal_files import journal_directory
 
 NAME = "usage journal"
 _FIX = "set HEADWATER_USAGE_JOURNAL_DIR to a writable directory (a volume of its own in a container)"

@@ -38,7 +38,8 @@ from headwater.gateway import outbound, sse, translate, upstream_errors
 from headwater.gateway.accounting import LARGE_BODY, Call, estimate_completion, trusted
 from headwater.gateway.admission import Admission
 from headwater.gateway.apis.base import ClientApi, Inbound, finish
-from headwater.gateway.asgi import JSON, Headers, Receive, Send, read_body, send_bytes, wait_for_disconnect
+from headwater.gateway.asgi import JSON, Headers, Receive, Send, read_body, send_bytes
+from headwater.gateway.client_watch import relay_watching
 from headwater.gateway.providers import PROVIDERS
 from headwater.gateway.providers.base import Provider
 from headwater.gateway.router import attempts
@@ -299,44 +300,25 @@ class Proxy:
             state,
             self._max_event,
         )
-        # The relay runs in this task; a watcher task cancels it when the client leaves (one task
-        # per stream, no asyncio.wait: see docs/benchmarks.md, issue 16).
-        task = asyncio.current_task()
-        assert task is not None
-        left: list[bool] = []
-
-        async def watch() -> None:
-            await wait_for_disconnect(receive)
-            left.append(True)
-            task.cancel()
-
-        watcher = asyncio.get_running_loop().create_task(watch())
         client_left = False
         try:
             try:
                 with self._deadlines.within(deadline):
-                    await work
+                    client_left = await relay_watching(work, receive)
             except TimeoutError:
                 error = deadline_error(deployment, deployment.deadline_s or self._deadline)
                 state.failure = sse.Cut(error.message, "upstream_deadline_exceeded", 504)
-            except asyncio.CancelledError:
-                if not left:  # the server stopped waiting for this call (shutdown)
-                    raise
-                task.uncancel()  # the watcher's own cancellation: the client left
-                client_left = True
             except Exception:  # a defect in the relay: still end and account the call
                 log.exception("the relay of request %s failed", call.request_id)
                 state.failure = state.failure or sse.Cut(
                     "The gateway failed to relay the stream.", "internal_error"
                 )
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the server stopped waiting for this call (shutdown)
             state.failure = sse.Cut(
                 "The server is shutting down; the stream was cut.", "server_shutting_down", 503
             )
             raise
         finally:
-            watcher.cancel()
-            work.close()  # a relay that never started (cancelled at once) leaves no coroutine behind
             if state.failure is None and not client_left:
                 response.release()
             else:  # never pool a connection whose body was not read to its end

@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import logging
 import mmap
 import os
@@ -40,7 +39,6 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from headwater.clock import monotonic
 from headwater.usage import journal_files as files
@@ -59,18 +57,6 @@ TRUNCATE_BYTES = 1024 * 1024
 #: file (and the page cache, to be read back or replayed), not in the worker's resident memory. A
 #: 64 MiB segment under steady load otherwise adds up to 64 MiB to the RSS before it rotates.
 RELEASE_BYTES = 4 * 1024 * 1024
-
-
-def journal_directory(root: Path, database_url: str) -> Path:
-    """One journal per database under ``root``: a journal is replayed only into the database it
-    was written for (the URL's password is left out of the name)."""
-    parts = urlsplit(database_url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, host = netloc.rsplit("@", 1)
-        netloc = f"{user.split(':', 1)[0]}@{host}"
-    digest = hashlib.sha256(urlunsplit(parts._replace(netloc=netloc)).encode()).hexdigest()
-    return root / f"db-{digest[:16]}"
 
 
 class Journal(Generic[E]):

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import mmap
 import os
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Generic, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from headwater.usage.journal_codec import Codec, UnreadableLine
 
@@ -32,6 +34,18 @@ MARK_SUFFIX = ".done"
 NEW_PREFIX = ".new-"
 READ_BYTES = 256 * 1024
 _FLAGS = os.O_RDWR | os.O_CLOEXEC
+
+
+def journal_directory(root: Path, database_url: str) -> Path:
+    """One journal per database under ``root``: a journal is replayed only into the database it
+    was written for (the URL's password is left out of the name)."""
+    parts = urlsplit(database_url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        netloc = f"{user.split(':', 1)[0]}@{host}"
+    digest = hashlib.sha256(urlunsplit(parts._replace(netloc=netloc)).encode()).hexdigest()
+    return root / f"db-{digest[:16]}"
 
 
 class Segment:
