@@ -48,7 +48,9 @@ class Response:
             yield data
 
 
-def relayed(reads: list[bytes], hide_usage: bool) -> tuple[bytes, sse.StreamState]:
+def relayed(
+    reads: list[bytes], hide_usage: bool, max_event_bytes: int = 4096
+) -> tuple[bytes, sse.StreamState]:
     sent: list[bytes] = []
 
     async def send(message: MutableMapping[str, Any]) -> None:
@@ -61,7 +63,7 @@ def relayed(reads: list[bytes], hide_usage: bool) -> tuple[bytes, sse.StreamStat
         state,
         hide_usage=hide_usage,
         rename=(),
-        max_event_bytes=4096,
+        max_event_bytes=max_event_bytes,
         public_model=PUBLIC,
     )
     asyncio.run(work)
@@ -107,3 +109,19 @@ def test_a_stream_without_its_end_is_incomplete() -> None:
     cut = STREAM[: STREAM.rindex(b"data: ", 0, STREAM.index(b'"usage"'))]  # no usage, no [DONE]
     _, state = relayed([cut], hide_usage=True)
     assert state.failure == sse.INCOMPLETE and state.events == 3
+
+
+def test_a_read_packed_with_usage_events_is_read_once_and_in_order() -> None:
+    """A hostile upstream packs thousands of usage-only events (both spellings) into one read: every
+    one is hidden, the last one's usage counts, and the block is not copied once per event."""
+    spellings = [
+        chunk(model=UPSTREAM, choices=[], usage={**USAGE, "completion_tokens": n})
+        if n % 2
+        else b'data: {"choices": [], "usage": {"prompt_tokens": 14, "completion_tokens": %d}}\n\n' % n
+        for n in range(8_000)
+    ]
+    stream = chunk(model=UPSTREAM, choices=delta("Hi")) + b"".join(spellings) + b"data: [DONE]\n\n"
+    relayed_bytes, state = relayed([stream], hide_usage=True, max_event_bytes=len(stream))  # one block
+    assert b"usage" not in relayed_bytes and relayed_bytes.endswith(b"data: [DONE]\n\n")
+    assert state.usage is not None and state.usage["completion_tokens"] == 7_999
+    assert (state.events, state.done) == (1, True)

@@ -238,24 +238,48 @@ def _chat_block(
     if block.startswith(DONE) or _DONE_EVENT in block:
         state.done = True
         events -= 1
-    for marker in _USAGE:
-        at = block.find(marker)
-        while at >= 0:
-            start = block.rfind(b"\n\n", 0, at)
-            start = 0 if start < 0 else start + 2
-            stop = block.find(b"\n\n", at) + 2
-            usage, usage_only = _usage_of(block[start:stop])
-            events -= 1
-            if usage is not None:
-                state.usage = usage
-                if usage_only and hide_usage:
-                    block = block[:start] + block[stop:]
-                    stop = start
-            at = block.find(marker, stop)
+    if _USAGE[0] in block or _USAGE[1] in block:
+        block, events = _read_usage(block, state, hide_usage, events)
     state.events += events
     for old, new in rename:
         block = block.replace(old, new)
     return block, learn, rename
+
+
+def _read_usage(block: bytes, state: StreamState, hide_usage: bool, events: int) -> tuple[bytes, int]:
+    """The events of ``block`` that carry usage, in stream order: the last usage seen wins, and a
+    usage-only event is cut out for a client that did not ask for it. The block is copied once,
+    however many such events a hostile upstream packs into it."""
+    found = sorted({at for marker in _USAGE for at in _positions(block, marker)})
+    kept: list[bytes] = []
+    done = 0  # the end of the last event read
+    for at in found:
+        if at < done:
+            continue  # in an event already read
+        start = block.rfind(b"\n\n", 0, at)
+        start = 0 if start < 0 else start + 2
+        stop = block.find(b"\n\n", at) + 2
+        usage, usage_only = _usage_of(block[start:stop])
+        events -= 1
+        if usage is not None:
+            state.usage = usage
+            if usage_only and hide_usage:
+                kept.append(block[done:start])
+                done = stop
+                continue
+        kept.append(block[done:stop])
+        done = stop
+    kept.append(block[done:])
+    return b"".join(kept), events
+
+
+def _positions(data: bytes, marker: bytes) -> list[int]:
+    found: list[int] = []
+    at = data.find(marker)
+    while at >= 0:
+        found.append(at)
+        at = data.find(marker, at + len(marker))
+    return found
 
 
 def _each_event(
