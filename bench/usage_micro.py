@@ -12,7 +12,7 @@ interval. SQLite lives in a temporary directory; PostgreSQL (``--pg``, default `
 ``postgresql://postgres@127.0.0.1:5432/test``) gets a fresh migrated database ``hw_micro_<random>``,
 dropped at the end. The event loop is uvloop's, as in ``headwater serve``.
 
-Three figures per backend, each a real measurement:
+Four figures per backend, each a real measurement:
 
 - ``record_us``: wall and loop-thread CPU µs per ``Call.record`` (the event made, priced, journaled,
   buffered and handed to the metrics sink), timed over blocks of 100 calls with nothing flushing in
@@ -20,6 +20,9 @@ Three figures per backend, each a real measurement:
 - ``stall_*``: while calls are recorded at ``--rate`` per second (a burst every millisecond) and the
   writer flushes as it does in production, a ticker task sleeps 0.1 ms at a time and records how much
   later than asked it woke up: the longest and the 99th-percentile gap are the loop's stalls;
+- ``flush_loop_cpu_ms`` and ``flush_wall_ms``: 100-event batches written straight through the store
+  with nothing else running, loop-thread CPU and wall time per batch (the database's own work is in
+  the wall time: aiosqlite's or the SQLite batch thread's, or PostgreSQL's);
 - ``cpu_us_per_event``: in a second run of the same load without the ticker, process CPU (all
   threads: aiosqlite's included) and loop-thread CPU divided by the events written, so the flush's
   and the metrics fold's shares are in it (PostgreSQL's own work is another process's and is not).
@@ -121,8 +124,9 @@ class Stack:
     def __init__(self, engine: AsyncEngine, journal_root: Path, url: str) -> None:
         settings = Settings()
         self.journal = Journal(journal_directory(journal_root, url), USAGE_CODEC)
+        self.store = SqlUsageStore(engine)
         self.writer = BatchWriter(
-            SqlUsageStore(engine),
+            self.store,
             flush_interval_s=settings.usage_flush_interval_s,
             batch_size=settings.usage_batch_size,
             buffer_limit=settings.usage_buffer_limit,
@@ -222,6 +226,29 @@ async def cpu_per_event(stack: Stack, call: Call, rate: int, seconds: float) -> 
     }
 
 
+async def flush_cost(engine: AsyncEngine, call: Call, batches: int) -> dict[str, float]:
+    """Loop-thread CPU and wall ms per 100-event batch written straight through the store, with
+    nothing else running (median of three runs of ``batches`` batches)."""
+    store = SqlUsageStore(engine)
+    events: list[UsageEvent] = []
+    sink: FanOut[UsageEvent] = FanOut(events.append)
+    for _ in range(BLOCK * batches * 3):
+        call.record(sink, status="success", http_status=200, usage=USAGE)
+    cpus: list[float] = []
+    walls: list[float] = []
+    try:
+        for run in range(3):
+            part = events[run * BLOCK * batches : (run + 1) * BLOCK * batches]
+            wall, cpu = time.perf_counter(), time.thread_time()
+            for start in range(0, len(part), BLOCK):
+                await store.write(part[start : start + BLOCK])
+            cpus.append((time.thread_time() - cpu) / batches * 1e3)
+            walls.append((time.perf_counter() - wall) / batches * 1e3)
+    finally:
+        await store.close()
+    return {"flush_loop_cpu_ms": statistics.median(cpus), "flush_wall_ms": statistics.median(walls)}
+
+
 async def check(engine: AsyncEngine, expected: int) -> None:
     """Every event stored once, every one counted once in the hourly rollups."""
     async with engine.connect() as conn:
@@ -254,7 +281,10 @@ async def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             result.update(await stalls(stack, call, args.rate, args.seconds))
             result.update(await cpu_per_event(stack, call, args.rate, args.seconds))
             await stack.writer.close()
-            await check(engine, 3 + args.blocks * BLOCK + result["events"] + result["cpu_events"])
+            await stack.store.close()
+            result.update(await flush_cost(engine, call, args.batches))
+            written = 3 + args.blocks * BLOCK + result["events"] + result["cpu_events"]
+            await check(engine, written + BLOCK * args.batches * 3)
             return {
                 key: round(value, 2) if isinstance(value, float) else value for key, value in result.items()
             }
@@ -270,6 +300,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the stall run")
     parser.add_argument("--rate", type=int, default=2000, help="calls per second in the stall run")
     parser.add_argument("--blocks", type=int, default=200, help="blocks of 100 calls timed")
+    parser.add_argument("--batches", type=int, default=100, help="100-event batches written per flush run")
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", DEFAULT_SERVER))
     args = parser.parse_args()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)

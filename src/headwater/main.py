@@ -119,8 +119,9 @@ class Headwater:
             journal_directory(settings.resolved_usage_journal_dir, settings.resolved_database_url),
             USAGE_CODEC,
         )
+        self.usage_store = SqlUsageStore(self.engine)
         self.usage = BatchWriter(
-            SqlUsageStore(self.engine),
+            self.usage_store,
             flush_interval_s=settings.usage_flush_interval_s,
             batch_size=settings.usage_batch_size,
             buffer_limit=settings.usage_buffer_limit,
@@ -272,6 +273,7 @@ class Headwater:
         await self.loop_lag.stop()
         await self.retention.stop()
         await self.usage.close()
+        await self.usage_store.close()
         await self.limit_events.close()
         if self.traces is not None:
             await self.traces.close()  # bounded: a collector that is down never holds up the stop

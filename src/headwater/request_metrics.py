@@ -39,8 +39,8 @@ DURATION_BUCKETS_S = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30
 TTFT_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 20.0, 60.0)
 #: Between two streamed tokens.
 TPOT_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0)
-#: Events folded before the metrics task yields to the event loop.
-SLICE = 500
+#: Events folded before the metrics task yields to the event loop (~2.2 µs each: 100 hold it ~0.25 ms).
+SLICE = 100
 
 PRINCIPAL_LABELS = ("principal", "key")
 

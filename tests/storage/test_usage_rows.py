@@ -61,3 +61,24 @@ def test_each_value_of_an_event_goes_to_the_column_of_its_name() -> None:
     }
     assert {name: row[name] for name in expected} == expected
     assert row["cost"] is not None and row["groups"] is not None and "research" in row["groups"]
+
+
+def test_times_are_written_to_sqlite_as_sqlalchemy_writes_them() -> None:
+    """Stored times are compared as text on SQLite: the writer's own conversion must give exactly
+    SQLAlchemy's text, or a range query would miss or double-count events."""
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    sqlalchemy_text = usage_events.c.ts.type.dialect_impl(dialect).bind_processor(dialect)
+    assert sqlalchemy_text is not None
+    for ts in (
+        0.0,
+        1.0,
+        1_790_000_000.25,
+        1_790_000_000.000001,
+        1_790_000_059.999999,
+        253_402_300_799.0,
+        -1.5,
+    ):
+        moment = datetime.fromtimestamp(ts, UTC)
+        assert store.sqlite_utc_text(moment) == sqlalchemy_text(moment)

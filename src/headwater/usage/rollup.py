@@ -197,43 +197,61 @@ def key_of(event: UsageEvent, grain: Grain) -> RollupKey:
     )
 
 
+class Folding:
+    """Events summed per rollup row of every grain, added a slice at a time (the usage writer yields
+    to the event loop between slices): each event into its hourly row (its measures and dimensions
+    worked out once, one ``datetime`` per hour seen); :meth:`rows` then sums the hourly rows into
+    the daily and monthly ones. This runs for every event the gateway writes."""
+
+    __slots__ = ("_hours", "hourly")
+
+    def __init__(self) -> None:
+        self.hourly: dict[RollupKey, Measures] = {}
+        self._hours: dict[int, datetime] = {}
+
+    def add(self, events: Iterable[UsageEvent]) -> None:
+        hourly, hours = self.hourly, self._hours
+        for event in events:
+            hour = int(event.ts // 3600)
+            start = hours.get(hour)
+            if start is None:
+                start = hours[hour] = datetime.fromtimestamp(hour * 3600, UTC)
+            key = RollupKey(
+                start,
+                event.key_id,
+                event.principal,
+                event.model,
+                event.deployment,
+                event.provider,
+                event.cost_center or "",
+                event.policy or "",
+                groups_text(event.groups),
+                event.currency,
+            )
+            measures = hourly.get(key)
+            if measures is None:
+                measures = hourly[key] = Measures()
+            measures.add(_Parts.of(event))
+
+    def rows(self) -> dict[Grain, dict[RollupKey, Measures]]:
+        hourly = self.hourly
+        rows: dict[Grain, dict[RollupKey, Measures]] = {"hour": hourly, "day": {}, "month": {}}
+        for grain in ("day", "month"):
+            coarser = rows[grain]
+            for key, measures in hourly.items():
+                wider = key._replace(bucket=truncate(key.bucket, grain), key_id="", principal="")
+                found = coarser.get(wider)
+                if found is None:
+                    found = coarser[wider] = Measures()
+                found.merge(measures)
+        return rows
+
+
 def fold_all(events: Iterable[UsageEvent]) -> dict[Grain, dict[RollupKey, Measures]]:
-    """The events summed per rollup row of every grain: each event into its hourly row (its measures
-    and dimensions worked out once, one ``datetime`` per hour seen), then the hourly rows into the
-    daily and monthly ones. This runs for every event the gateway writes."""
-    hourly: dict[RollupKey, Measures] = {}
-    hours: dict[int, datetime] = {}
-    for event in events:
-        hour = int(event.ts // 3600)
-        start = hours.get(hour)
-        if start is None:
-            start = hours[hour] = datetime.fromtimestamp(hour * 3600, UTC)
-        key = RollupKey(
-            start,
-            event.key_id,
-            event.principal,
-            event.model,
-            event.deployment,
-            event.provider,
-            event.cost_center or "",
-            event.policy or "",
-            groups_text(event.groups),
-            event.currency,
-        )
-        measures = hourly.get(key)
-        if measures is None:
-            measures = hourly[key] = Measures()
-        measures.add(_Parts.of(event))
-    rows: dict[Grain, dict[RollupKey, Measures]] = {"hour": hourly, "day": {}, "month": {}}
-    for grain in ("day", "month"):
-        coarser = rows[grain]
-        for key, measures in hourly.items():
-            wider = key._replace(bucket=truncate(key.bucket, grain), key_id="", principal="")
-            found = coarser.get(wider)
-            if found is None:
-                found = coarser[wider] = Measures()
-            found.merge(measures)
-    return rows
+    """The events summed per rollup row of every grain (see :class:`Folding`)."""
+    folding = Folding()
+    folding.add(events)
+    return folding.rows()
 
 
 def fold(events: Iterable[UsageEvent], grain: Grain) -> dict[RollupKey, Measures]:

@@ -18,6 +18,15 @@ CHANGES_KEPT = 10_000
 PRUNE_EVERY = 100
 #: The row of a revision that changed nothing a gateway serves.
 NOTHING = ("-", "")
+#: How long a SQLite connection waits for another's write lock.
+SQLITE_BUSY_TIMEOUT_S = 30
+#: How every SQLite connection is set up (the engine's, and those of sqlite_batches.py).
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}",
+    "PRAGMA foreign_keys=ON",
+)
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -25,15 +34,15 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_async_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA foreign_keys=ON")
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
             cursor.close()
 
         return engine

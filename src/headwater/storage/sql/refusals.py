@@ -9,7 +9,8 @@ so the usage writer can isolate the bad event without knowing SQLAlchemy.
 
 What counts as the data's fault:
 
-- SQLAlchemy's ``DataError`` and ``IntegrityError``, and any driver error whose SQLSTATE is of
+- SQLAlchemy's ``DataError`` and ``IntegrityError`` (``sqlite3``'s own, where a batch is written
+  without SQLAlchemy: :mod:`headwater.storage.sql.sqlite_batches`), and any driver error whose SQLSTATE is of
   class 22 (data exception) or 23 (integrity constraint violation): PostgreSQL's own, and asyncpg's
   client-side encoding errors, which SQLAlchemy reports as a generic ``DBAPIError``;
 - a ``ValueError``, ``TypeError`` or ``ArithmeticError`` (``OverflowError``, ``UnicodeEncodeError``)
@@ -27,6 +28,7 @@ The reason kept is the driver's one-line message without the statement or its pa
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -45,6 +47,8 @@ REASON_MAX_CHARS = 300
 
 
 def is_data_error(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError):  # sqlite_batches.py: no SQLAlchemy
+        return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return False

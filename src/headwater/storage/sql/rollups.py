@@ -28,7 +28,16 @@ from sqlalchemy.sql.expression import ClauseElement
 
 from headwater.storage.sql.tables import ROLLUPS, usage_events
 from headwater.usage.events import UsageEvent
-from headwater.usage.rollup import BUCKETS, GRAINS, Measures, RollupKey, fold_all, groups_of, truncate
+from headwater.usage.rollup import (
+    BUCKETS,
+    GRAINS,
+    Grain,
+    Measures,
+    RollupKey,
+    fold_all,
+    groups_of,
+    truncate,
+)
 
 _SUMMED = (
     "requests",
@@ -122,21 +131,45 @@ def _upsert_statement(dialect: str, table: Table) -> Insert:
     )
 
 
-async def _upsert(conn: AsyncConnection, table: Table, rows: dict[RollupKey, Measures]) -> None:
-    if not rows:
-        return
+def _upsert_of(
+    dialect: Dialect, table: Table, rows: dict[RollupKey, Measures]
+) -> tuple[Prepared, list[dict[str, Any]]]:
+    """The upsert of ``table`` and its rows, in key order."""
     names = dimensions(table)
     values = [_row(names, key, rows[key]) for key in sorted(rows)]
-    dialect = conn.dialect
     upsert = prepared(
         dialect, f"upsert {table.name}", lambda: _upsert_statement(dialect.name, table), list(values[0])
     )
-    await upsert.executemany(conn, values)
+    return upsert, values
+
+
+def statements(
+    dialect: Dialect, folded: dict[Grain, dict[RollupKey, Measures]]
+) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The upserts that add rows already folded to every rollup table, with the driver's rows: for
+    a batch written in one hand-off (:mod:`headwater.storage.sql.sqlite_batches`)."""
+    found = []
+    for grain, rows in folded.items():
+        if rows:
+            upsert, values = _upsert_of(dialect, ROLLUPS[grain], rows)
+            found.append((upsert.sql, upsert.rows(values)))
+    return found
+
+
+async def _upsert(conn: AsyncConnection, table: Table, rows: dict[RollupKey, Measures]) -> None:
+    if rows:
+        upsert, values = _upsert_of(conn.dialect, table, rows)
+        await upsert.executemany(conn, values)
 
 
 async def add(conn: AsyncConnection, events: Sequence[UsageEvent]) -> None:
     """Folds ``events`` (those just inserted) into every rollup table."""
-    for grain, rows in fold_all(events).items():
+    await write(conn, fold_all(events))
+
+
+async def write(conn: AsyncConnection, folded: dict[Grain, dict[RollupKey, Measures]]) -> None:
+    """Adds rows already folded (:class:`~headwater.usage.rollup.Folding`) to every rollup table."""
+    for grain, rows in folded.items():
         await _upsert(conn, ROLLUPS[grain], rows)
 
 

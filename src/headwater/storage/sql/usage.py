@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -14,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from headwater.paging import decode_cursor, encode_cursor
 from headwater.storage.sql import rollups
 from headwater.storage.sql.refusals import refusals, rows_of
+from headwater.storage.sql.sqlite_batches import SqliteBatches
 from headwater.storage.sql.tables import api_keys, usage_events
 from headwater.storage.sql.types import UTCDateTime
 from headwater.usage.events import NOT_KEYS, UsageEvent
-from headwater.usage.rollup import groups_of, groups_text, stored_cost
+from headwater.usage.rollup import Folding, fold_all, groups_of, groups_text, stored_cost
 from headwater.usage.schemas import UsageEventRead
 
 
@@ -39,76 +41,156 @@ class SqlUsageStore:
       the inserted ones are the rows with the largest ids: SQLite gives a new row the largest rowid
       plus one, and the transaction holds the database's only write lock until it commits.
 
-    Rows are made :data:`SLICE` events at a time, yielding to the event loop between slices."""
+    Rows and rollups are made before the transaction, :data:`SLICE` events at a time, yielding to
+    the event loop between slices; the rollups folded then are written when every event was
+    inserted (the usual case), else the events inserted are folded again."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._sqlite = SqliteBatches.of(engine)
+
+    async def close(self) -> None:
+        if self._sqlite is not None:
+            await self._sqlite.close()
 
     async def write(self, events: Sequence[UsageEvent]) -> None:
         if not events:
             return
-        rows: list[tuple[Any, ...]] = []
-        for start in range(0, len(events), SLICE):
-            if start:
-                await asyncio.sleep(0)
-            rows += rows_of(events[start : start + SLICE], _row)
-        last_used: dict[str, float] = {}
-        for e in events:
-            if e.key_id not in NOT_KEYS and e.ts > last_used.get(e.key_id, 0.0):
-                last_used[e.key_id] = e.ts
+        dialect = self._engine.dialect
+        insert = _INSERTS.get(dialect.name) or _insert_of(dialect)
+        values = insert.empty()
+        folding = Folding()
         with refusals():
+            # Rows and rollups are made before the transaction, a slice at a time, yielding in
+            # between: the event loop never waits long for the writer, nor the database's lock.
+            for start in range(0, len(events), SLICE):
+                part = events[start : start + SLICE]
+                if start:
+                    await asyncio.sleep(0)
+                insert.extend(values, rows_of(part, _row))
+                await asyncio.sleep(0)
+                folding.add(part)
+            last_used: dict[str, float] = {}
+            for e in events:
+                if e.key_id not in NOT_KEYS and e.ts > last_used.get(e.key_id, 0.0):
+                    last_used[e.key_id] = e.ts
+            # last_used_at moves in batches, never a write per request; it is not configuration,
+            # so the revision (and every gateway's snapshot) stays as it is. One executemany (one
+            # round trip on PostgreSQL), in key order.
+            touch = rollups.prepared(dialect, "touch keys", lambda: _TOUCH, ("key", "when"))
+            touched = [
+                {"key": k, "when": datetime.fromtimestamp(ts, UTC)} for k, ts in sorted(last_used.items())
+            ]
+            if self._sqlite is not None:
+                await self._sqlite.run(
+                    _SqliteBatch(
+                        dialect,
+                        insert.sql,
+                        values,
+                        events,
+                        rollups.statements(dialect, folding.rows()),
+                        (touch.sql, touch.rows(touched)),
+                    )
+                )
+                return
             async with self._engine.begin() as conn:
-                dialect = conn.dialect
-                insert = _INSERTS.get(dialect.name) or _insert_of(dialect)
-                values = insert.values(rows)
                 if dialect.name == "postgresql":
-                    stored = set((await conn.exec_driver_sql(insert.sql, values)).scalars())
+                    stored = set((await conn.exec_driver_sql(insert.sql, insert.final(values))).scalars())
                     inserted = [e for e in events if not e.event_id or e.event_id in stored]
                 else:
-                    count = (await conn.exec_driver_sql(insert.sql, values)).rowcount
+                    count = (await conn.exec_driver_sql(insert.sql, insert.final(values))).rowcount
                     inserted = list(events) if count == len(events) else await _inserted(conn, events, count)
-                await rollups.add(conn, inserted)
-                # last_used_at moves in batches, never a write per request; it is not configuration,
-                # so the revision (and every gateway's snapshot) stays as it is. One executemany (one
-                # round trip on PostgreSQL), in key order.
-                if last_used:
-                    touched = sorted(last_used.items())
-                    touch = rollups.prepared(dialect, "touch keys", lambda: _TOUCH, ("key", "when"))
-                    await touch.executemany(
-                        conn, [{"key": k, "when": datetime.fromtimestamp(ts, UTC)} for k, ts in touched]
-                    )
+                if len(inserted) == len(events):
+                    await rollups.write(conn, folding.rows())
+                else:  # some were stored already (a replay): only the others count
+                    await rollups.add(conn, inserted)
+                await touch.executemany(conn, touched)
+
+
+class _SqliteBatch:
+    """A batch's transaction on SQLite, run on the thread of :class:`SqliteBatches`: the events,
+    the rollups folded before (or, when some events were stored already, those of the others) and
+    the keys' last use."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        insert: str,
+        rows: list[tuple[Any, ...]],
+        events: Sequence[UsageEvent],
+        upserts: list[tuple[str, list[tuple[Any, ...]]]],
+        touch: tuple[str, list[tuple[Any, ...]]],
+    ) -> None:
+        self._dialect, self._insert, self._rows, self._events = dialect, insert, rows, events
+        self._upserts, self._touch = upserts, touch
+
+    def __call__(self, connection: sqlite3.Connection) -> None:
+        events = self._events
+        count = connection.executemany(self._insert, self._rows).rowcount
+        upserts = self._upserts
+        if count != len(events):  # a replay: the inserted ones are the rows with the largest ids
+            found = connection.execute(_NEWEST, (count,)).fetchall() if count else []
+            stored = {event_id for (event_id,) in found}
+            inserted = [e for e in events if not e.event_id or e.event_id in stored]
+            upserts = rollups.statements(self._dialect, fold_all(inserted))
+        for sql, rows in upserts:
+            connection.executemany(sql, rows)
+        sql, rows = self._touch
+        if rows:
+            connection.executemany(sql, rows)
+
+
+_NEWEST = "SELECT event_id FROM usage_events ORDER BY id DESC LIMIT ?"
 
 
 #: Events made into rows before the writer yields to the event loop.
-SLICE = 250
+SLICE = 25
 _COLUMNS = tuple(column for column in usage_events.c if column.name != "id")
 _NAMES = tuple(column.name for column in _COLUMNS)
 _EVENT_ID = _NAMES.index("event_id")
 
 
 class _Insert:
-    """The insert of a batch of events on one engine kind, and how its rows become parameters."""
+    """The insert of a batch of events on one engine kind, and how its rows become parameters: one
+    array per column (PostgreSQL) or one tuple per row (SQLite), each value as SQLAlchemy would have
+    bound it, made a slice of rows at a time."""
 
     def __init__(self, sql: str, processors: Sequence[Callable[[Any], Any] | None], arrays: bool) -> None:
         self.sql = sql
-        self._processors = tuple(enumerate(processors))
+        self._processors = tuple(processors)
         self._arrays = arrays
 
-    def values(self, rows: list[tuple[Any, ...]]) -> Any:
-        """One array per column (PostgreSQL) or one tuple per row (SQLite), each value as
-        SQLAlchemy would have bound it."""
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        for index, process in self._processors:
-            if process is not None:
-                columns[index] = [process(value) for value in columns[index]]
-        return tuple(columns) if self._arrays else list(zip(*columns, strict=True))
+    def empty(self) -> list[Any]:
+        return [[] for _ in self._processors] if self._arrays else []
+
+    def extend(self, values: list[Any], rows: list[tuple[Any, ...]]) -> None:
+        """Adds ``rows`` to ``values``."""
+        if not rows:
+            return
+        columns = zip(*rows, strict=True)
+        processed = [
+            column if process is None else map(process, column)
+            for column, process in zip(columns, self._processors, strict=True)
+        ]
+        if self._arrays:
+            for into, column in zip(values, processed, strict=True):
+                into.extend(column)
+        else:
+            values.extend(zip(*processed, strict=True))
+
+    def final(self, values: list[Any]) -> Any:
+        return tuple(values) if self._arrays else values
 
 
 _INSERTS: dict[str, _Insert] = {}
 
 
 def _insert_of(dialect: Dialect) -> _Insert:
-    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in _COLUMNS]
+    processors: list[Callable[[Any], Any] | None] = [
+        column.type.dialect_impl(dialect).bind_processor(dialect) for column in _COLUMNS
+    ]
+    if dialect.name == "sqlite":
+        processors[_NAMES.index("ts")] = sqlite_utc_text
     names = ", ".join(dialect.identifier_preparer.quote(name) for name in _NAMES)
     if dialect.name == "postgresql":
         arrays = ", ".join(f"${i}::{_array_type(c, dialect)}" for i, c in enumerate(_COLUMNS, 1))
@@ -121,6 +203,12 @@ def _insert_of(dialect: Dialect) -> _Insert:
         sql = f"INSERT INTO usage_events ({names}) VALUES ({marks}) ON CONFLICT (event_id) DO NOTHING"  # noqa: S608
     found = _INSERTS[dialect.name] = _Insert(sql, processors, dialect.name == "postgresql")
     return found
+
+
+def sqlite_utc_text(moment: datetime) -> str:
+    """A UTC time as SQLAlchemy stores it on SQLite (``2026-12-07 01:40:12.123456``), in one C call
+    rather than its bind processor's conversion and formatting."""
+    return moment.isoformat(" ", "microseconds")[:26]
 
 
 def _array_type(column: Any, dialect: Dialect) -> str:
