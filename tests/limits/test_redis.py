@@ -51,21 +51,21 @@ async def test_data_layout_and_expiry(redis_limiter: RedisLimiter, prefix: str) 
 
 
 async def test_one_round_trip_per_reserve_and_settle(redis_limiter: RedisLimiter) -> None:
-    client: Any = redis_limiter._client
     limits = [
         Limit("a", 10, window_s=60),
         Limit("b", 100, window_s=5),
         Limit("c", 1000, period_start=T0, period_end=T0 + 9),
     ]
     await redis_limiter.reserve([Charge(limit, 1) for limit in limits], now=T0)  # scripts loaded
-    commands: list[tuple[Any, ...]] = []
-    original = client.execute_command
+    commands: list[Any] = []
+    pipe: Any = redis_limiter._batcher._pipe  # type: ignore[attr-defined]
+    original = pipe.execute
 
-    async def counting(*args: Any, **options: Any) -> Any:
-        commands.append(args)
-        return await original(*args, **options)
+    async def counting(sent: Any) -> Any:
+        commands.extend(sent)
+        return await original(sent)
 
-    client.execute_command = counting
+    pipe.execute = counting
     decision = await redis_limiter.reserve([Charge(limit, 1) for limit in limits], now=T0)
     await redis_limiter.settle(decision.reservation, [0, 3, 5], now=T0)  # type: ignore[arg-type]
     assert [c[0] for c in commands] == ["EVALSHA", "EVALSHA"]
