@@ -111,8 +111,9 @@ class Headwater:
         self.engine = create_engine(settings.resolved_database_url)
         self._backfill: asyncio.Task[None] | None = None
         secret_box = settings.secret_box()
+        self.snapshot_source = SqlSnapshotSource(self.engine, settings.credential_env_prefix, secret_box)
         self.snapshots = SnapshotRefresher(
-            SqlSnapshotSource(self.engine, settings.credential_env_prefix, secret_box),
+            self.snapshot_source,
             settings.snapshot_poll_interval_s,
         )
         self.journal = Journal(
@@ -285,6 +286,7 @@ class Headwater:
         await self.verifiers.close()
         await self.changes.close()
         await self.snapshots.stop()
+        await self.snapshot_source.close()
         await self.engine.dispose()
 
     def _exporter(self) -> Callable[[], bytes]:

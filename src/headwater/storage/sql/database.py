@@ -20,7 +20,7 @@ PRUNE_EVERY = 100
 NOTHING = ("-", "")
 #: How long a SQLite connection waits for another's write lock.
 SQLITE_BUSY_TIMEOUT_S = 30
-#: How every SQLite connection is set up (the engine's, and those of sqlite_batches.py).
+#: How every SQLite connection is set up (the engine's, and those of sqlite_thread.py).
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",

@@ -10,7 +10,7 @@ so the usage writer can isolate the bad event without knowing SQLAlchemy.
 What counts as the data's fault:
 
 - SQLAlchemy's ``DataError`` and ``IntegrityError`` (``sqlite3``'s own, where a batch is written
-  without SQLAlchemy: :mod:`headwater.storage.sql.sqlite_batches`), and any driver error whose SQLSTATE is of
+  without SQLAlchemy: :mod:`headwater.storage.sql.sqlite_thread`), and any driver error whose SQLSTATE is of
   class 22 (data exception) or 23 (integrity constraint violation): PostgreSQL's own, and asyncpg's
   client-side encoding errors, which SQLAlchemy reports as a generic ``DBAPIError``;
 - a ``ValueError``, ``TypeError`` or ``ArithmeticError`` (``OverflowError``, ``UnicodeEncodeError``)
@@ -47,7 +47,7 @@ REASON_MAX_CHARS = 300
 
 
 def is_data_error(exc: BaseException) -> bool:
-    if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError):  # sqlite_batches.py: no SQLAlchemy
+    if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError):  # sqlite_thread.py: no SQLAlchemy
         return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:

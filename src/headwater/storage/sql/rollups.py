@@ -147,7 +147,7 @@ def statements(
     dialect: Dialect, folded: dict[Grain, dict[RollupKey, Measures]]
 ) -> list[tuple[str, list[tuple[Any, ...]]]]:
     """The upserts that add rows already folded to every rollup table, with the driver's rows: for
-    a batch written in one hand-off (:mod:`headwater.storage.sql.sqlite_batches`)."""
+    a batch written in one hand-off (:mod:`headwater.storage.sql.sqlite_thread`)."""
     found = []
     for grain, rows in folded.items():
         if rows:

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ from headwater.storage.sql import catalog
 from headwater.storage.sql import credentials as credentials_repo
 from headwater.storage.sql import policies as policies_repo
 from headwater.storage.sql.database import changes_since, current_revision
+from headwater.storage.sql.sqlite_thread import SqliteThread
 from headwater.storage.sql.tables import api_keys, group_members, groups, service_accounts, users
 from headwater.storage.sql.tables import policies as policies_table
 
@@ -49,6 +51,11 @@ BATCH = 1000
 #: listed in either set makes the update a full build (safe for a kind added later).
 _SERVED = frozenset({"key", "model", "policy", "user", "group", "serviceaccount", "credential"})
 _IGNORED = frozenset({"admintoken", "-"})
+
+
+def _stored_revision(connection: sqlite3.Connection) -> int:
+    row = connection.execute("SELECT revision FROM state WHERE id = 1").fetchone()
+    return int(row[0]) if row is not None and row[0] is not None else 0
 
 
 class SqlSnapshotSource:
@@ -64,6 +71,12 @@ class SqlSnapshotSource:
         self._opener = Opener(secret_box)
         self.full_builds = 0  # for tests and logs
         self.deltas = 0
+        #: SQLite in a file: the poll's "anything new?" in one hand-off (sqlite_thread.py).
+        self._sqlite = SqliteThread.of(engine)
+
+    async def close(self) -> None:
+        if self._sqlite is not None:
+            await self._sqlite.close()
 
     def _credential(self, model: str, name: str | None) -> str | None:
         """The upstream credential a deployment names, never a variable it may not read."""
@@ -98,6 +111,8 @@ class SqlSnapshotSource:
                 yield conn
 
     async def update(self, current: Snapshot) -> Snapshot:
+        if self._sqlite is not None and await self._sqlite.read(_stored_revision) == current.revision:
+            return current  # nothing committed since: the usual answer to a poll, in one hand-off
         async with self._consistent() as conn:
             found = await changes_since(conn, current.revision)
             if found is None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from headwater.paging import decode_cursor, encode_cursor
 from headwater.storage.sql import rollups
 from headwater.storage.sql.refusals import refusals, rows_of
-from headwater.storage.sql.sqlite_batches import SqliteBatches
+from headwater.storage.sql.sqlite_thread import SqliteThread
 from headwater.storage.sql.tables import api_keys, usage_events
 from headwater.storage.sql.types import UTCDateTime
 from headwater.usage.events import NOT_KEYS, UsageEvent
@@ -47,7 +47,7 @@ class SqlUsageStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._sqlite = SqliteBatches.of(engine)
+        self._sqlite = SqliteThread.of(engine)
 
     async def close(self) -> None:
         if self._sqlite is not None:
@@ -82,7 +82,7 @@ class SqlUsageStore:
                 {"key": k, "when": datetime.fromtimestamp(ts, UTC)} for k, ts in sorted(last_used.items())
             ]
             if self._sqlite is not None:
-                await self._sqlite.run(
+                await self._sqlite.transaction(
                     _SqliteBatch(
                         dialect,
                         insert.sql,
@@ -108,7 +108,7 @@ class SqlUsageStore:
 
 
 class _SqliteBatch:
-    """A batch's transaction on SQLite, run on the thread of :class:`SqliteBatches`: the events,
+    """A batch's transaction on SQLite, run on the thread of :class:`SqliteThread`: the events,
     the rollups folded before (or, when some events were stored already, those of the others) and
     the keys' last use."""
 

@@ -1,6 +1,7 @@
-"""On a SQLite file, a usage batch is written in one hand-off to a thread with its own connection
-(headwater.storage.sql.sqlite_batches): the same rows, rollups and key use as through the engine, a
-replayed batch counted once, a locked database retried without loss, and an in-memory database
+"""On a SQLite file, a usage batch is written, and the snapshot's poll reads the revision, in one
+hand-off to a thread with its own connection (headwater.storage.sql.sqlite_thread): the same rows,
+rollups and key use as through the engine, a replayed batch counted once, a locked database retried
+without loss, a change committed through the engine seen by the poll, and an in-memory database
 kept on the engine."""
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from headwater.storage.sql import migrate, sqlite_batches
-from headwater.storage.sql.database import create_engine
-from headwater.storage.sql.sqlite_batches import SqliteBatches
+from headwater.storage.sql import migrate, sqlite_thread
+from headwater.storage.sql.database import bump_revision, create_engine
+from headwater.storage.sql.snapshot_source import SqlSnapshotSource
+from headwater.storage.sql.sqlite_thread import SqliteThread
 from headwater.storage.sql.tables import ROLLUPS, usage_events
 from headwater.storage.sql.usage import SqlUsageStore
 from headwater.usage.events import UsageEvent
@@ -78,10 +80,10 @@ async def test_a_locked_database_is_retried_and_nothing_is_lost(
     engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     quick = tuple(
-        "PRAGMA busy_timeout=50" if "busy_timeout" in p else p for p in sqlite_batches.SQLITE_PRAGMAS
+        "PRAGMA busy_timeout=50" if "busy_timeout" in p else p for p in sqlite_thread.SQLITE_PRAGMAS
     )
-    monkeypatch.setattr(sqlite_batches, "SQLITE_PRAGMAS", quick)
-    monkeypatch.setattr(sqlite_batches, "SQLITE_BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(sqlite_thread, "SQLITE_PRAGMAS", quick)
+    monkeypatch.setattr(sqlite_thread, "SQLITE_BUSY_TIMEOUT_S", 0.05)
     store = SqlUsageStore(engine)
     writer = BatchWriter(store, flush_interval_s=0.05, batch_size=10, max_backoff_s=0.1)
     holder = sqlite3.connect(tmp_path / "hw.db", isolation_level=None)
@@ -107,10 +109,24 @@ async def test_a_locked_database_is_retried_and_nothing_is_lost(
 async def test_an_in_memory_database_is_written_through_the_engine() -> None:
     engine = create_engine("sqlite+aiosqlite://")
     try:
-        assert SqliteBatches.of(engine) is None
+        assert SqliteThread.of(engine) is None
         await migrate.upgrade(engine)
         store = SqlUsageStore(engine)
         await store.write(events(0, 5))
         assert (await counts(engine))[0] == 5
     finally:
         await engine.dispose()
+
+
+async def test_the_snapshot_poll_sees_a_change_committed_through_the_engine(engine: AsyncEngine) -> None:
+    source = SqlSnapshotSource(engine)
+    try:
+        current = await source.load()
+        assert await source.update(current) is current  # nothing new: the same snapshot
+        async with engine.begin() as conn:
+            await bump_revision(conn, [("key", "k1")])
+        newer = await source.update(current)
+        assert newer.revision == current.revision + 1
+        assert await source.update(newer) is newer
+    finally:
+        await source.close()
