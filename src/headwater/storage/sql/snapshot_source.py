@@ -53,8 +53,11 @@ _SERVED = frozenset({"key", "model", "policy", "user", "group", "serviceaccount"
 _IGNORED = frozenset({"admintoken", "-"})
 
 
+_REVISION = "SELECT revision FROM state WHERE id = 1"
+
+
 def _stored_revision(connection: sqlite3.Connection) -> int:
-    row = connection.execute("SELECT revision FROM state WHERE id = 1").fetchone()
+    row = connection.execute(_REVISION).fetchone()
     return int(row[0]) if row is not None and row[0] is not None else 0
 
 
@@ -71,12 +74,40 @@ class SqlSnapshotSource:
         self._opener = Opener(secret_box)
         self.full_builds = 0  # for tests and logs
         self.deltas = 0
-        #: SQLite in a file: the poll's "anything new?" in one hand-off (sqlite_thread.py).
+        #: The poll's "anything new?": SQLite in a file, one hand-off (sqlite_thread.py); else one
+        #: statement on a connection kept for it, in autocommit (no pool checkout, ping, BEGIN).
         self._sqlite = SqliteThread.of(engine)
+        self._polling: AsyncConnection | None = None
 
     async def close(self) -> None:
         if self._sqlite is not None:
             await self._sqlite.close()
+        polling, self._polling = self._polling, None
+        if polling is not None:
+            await polling.close()
+
+    async def _stored_revision(self) -> int:
+        """The revision stored now, read as cheaply as the engine allows (a poll's question)."""
+        if self._sqlite is not None:
+            return await self._sqlite.read(_stored_revision)
+        conn = self._polling
+        if conn is None:
+            conn = await self._engine.connect()
+            try:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            except BaseException:
+                await conn.close()
+                raise
+            self._polling = conn
+        try:
+            value = (await conn.exec_driver_sql(_REVISION)).scalar_one_or_none()
+        except BaseException:
+            self._polling = None  # the next poll takes a fresh connection
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+                await conn.close()
+            raise
+        return int(value or 0)
 
     def _credential(self, model: str, name: str | None) -> str | None:
         """The upstream credential a deployment names, never a variable it may not read."""
@@ -111,8 +142,8 @@ class SqlSnapshotSource:
                 yield conn
 
     async def update(self, current: Snapshot) -> Snapshot:
-        if self._sqlite is not None and await self._sqlite.read(_stored_revision) == current.revision:
-            return current  # nothing committed since: the usual answer to a poll, in one hand-off
+        if await self._stored_revision() == current.revision:
+            return current  # nothing committed since: the usual answer to a poll
         async with self._consistent() as conn:
             found = await changes_since(conn, current.revision)
             if found is None:
