@@ -101,8 +101,8 @@ async def run(sizes: Sizes, changes: int) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         generated = await generate(sizes, "http://127.0.0.1:9/v1", Path(scratch) / "keys.jsonl")
     engine = create_engine(generated.database_url)
+    source = SqlSnapshotSource(engine)
     try:
-        source = SqlSnapshotSource(engine)
         stalls = Stalls()
         base = rss_mib()
         stalls.start()
@@ -164,6 +164,7 @@ async def run(sizes: Sizes, changes: int) -> None:
         built, held = time.perf_counter() - began, await stalls.stop()
         print(f"full rebuild while serving: {built:.2f} s, longest loop stall {1000 * held:.1f} ms")
     finally:
+        await source.close()
         await engine.dispose()
         await drop_database(DEFAULT_SERVER, generated.database_url)
 

@@ -147,6 +147,8 @@ async def _check(server: Server, ops: list[Op]) -> None:
                 assert not differing, (op, differing)
         assert updating.full_builds == 1  # the first: every change after it came as a delta
     finally:
+        await updating.close()
+        await building.close()
         await engine.dispose()
 
 

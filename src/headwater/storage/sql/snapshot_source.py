@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, TypeVar
 
@@ -38,7 +37,7 @@ from headwater.storage.sql import catalog
 from headwater.storage.sql import credentials as credentials_repo
 from headwater.storage.sql import policies as policies_repo
 from headwater.storage.sql.database import changes_since, current_revision
-from headwater.storage.sql.sqlite_thread import SqliteThread
+from headwater.storage.sql.revision_poll import RevisionPoll
 from headwater.storage.sql.tables import api_keys, group_members, groups, service_accounts, users
 from headwater.storage.sql.tables import policies as policies_table
 
@@ -51,14 +50,6 @@ BATCH = 1000
 #: listed in either set makes the update a full build (safe for a kind added later).
 _SERVED = frozenset({"key", "model", "policy", "user", "group", "serviceaccount", "credential"})
 _IGNORED = frozenset({"admintoken", "-"})
-
-
-_REVISION = "SELECT revision FROM state WHERE id = 1"
-
-
-def _stored_revision(connection: sqlite3.Connection) -> int:
-    row = connection.execute(_REVISION).fetchone()
-    return int(row[0]) if row is not None and row[0] is not None else 0
 
 
 class SqlSnapshotSource:
@@ -74,40 +65,10 @@ class SqlSnapshotSource:
         self._opener = Opener(secret_box)
         self.full_builds = 0  # for tests and logs
         self.deltas = 0
-        #: The poll's "anything new?": SQLite in a file, one hand-off (sqlite_thread.py); else one
-        #: statement on a connection kept for it, in autocommit (no pool checkout, ping, BEGIN).
-        self._sqlite = SqliteThread.of(engine)
-        self._polling: AsyncConnection | None = None
+        self._poll = RevisionPoll(engine)  # the poll's "anything new?", cheaply
 
     async def close(self) -> None:
-        if self._sqlite is not None:
-            await self._sqlite.close()
-        polling, self._polling = self._polling, None
-        if polling is not None:
-            await polling.close()
-
-    async def _stored_revision(self) -> int:
-        """The revision stored now, read as cheaply as the engine allows (a poll's question)."""
-        if self._sqlite is not None:
-            return await self._sqlite.read(_stored_revision)
-        conn = self._polling
-        if conn is None:
-            conn = await self._engine.connect()
-            try:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-            except BaseException:
-                await conn.close()
-                raise
-            self._polling = conn
-        try:
-            value = (await conn.exec_driver_sql(_REVISION)).scalar_one_or_none()
-        except BaseException:
-            self._polling = None  # the next poll takes a fresh connection
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
-                await conn.close()
-            raise
-        return int(value or 0)
+        await self._poll.close()
 
     def _credential(self, model: str, name: str | None) -> str | None:
         """The upstream credential a deployment names, never a variable it may not read."""
@@ -142,7 +103,7 @@ class SqlSnapshotSource:
                 yield conn
 
     async def update(self, current: Snapshot) -> Snapshot:
-        if await self._stored_revision() == current.revision:
+        if await self._poll.stored() == current.revision:
             return current  # nothing committed since: the usual answer to a poll
         async with self._consistent() as conn:
             found = await changes_since(conn, current.revision)
