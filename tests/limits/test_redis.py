@@ -58,7 +58,7 @@ async def test_one_round_trip_per_reserve_and_settle(redis_limiter: RedisLimiter
     ]
     await redis_limiter.reserve([Charge(limit, 1) for limit in limits], now=T0)  # scripts loaded
     commands: list[Any] = []
-    pipe: Any = redis_limiter._batcher._pipe  # type: ignore[attr-defined]
+    pipe: Any = redis_limiter._batcher._pipe
     original = pipe.execute
 
     async def counting(sent: Any) -> Any:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.storage.sql import migrate, sqlite_thread
-from headwater.storage.sql.database import bump_revision, create_engine
+from headwater.storage.sql.database import SQLITE_PRAGMAS, bump_revision, create_engine
 from headwater.storage.sql.snapshot_source import SqlSnapshotSource
 from headwater.storage.sql.sqlite_thread import SqliteThread
 from headwater.storage.sql.tables import ROLLUPS, usage_events
@@ -79,9 +79,7 @@ async def test_a_batch_and_a_replay_of_it_are_stored_and_counted_once(engine: As
 async def test_a_locked_database_is_retried_and_nothing_is_lost(
     engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    quick = tuple(
-        "PRAGMA busy_timeout=50" if "busy_timeout" in p else p for p in sqlite_thread.SQLITE_PRAGMAS
-    )
+    quick = tuple("PRAGMA busy_timeout=50" if "busy_timeout" in p else p for p in SQLITE_PRAGMAS)
     monkeypatch.setattr(sqlite_thread, "SQLITE_PRAGMAS", quick)
     monkeypatch.setattr(sqlite_thread, "SQLITE_BUSY_TIMEOUT_S", 0.05)
     store = SqlUsageStore(engine)
