@@ -41,6 +41,7 @@ class SqliteThread:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-batches")
         self._connection: sqlite3.Connection | None = None
+        self._closed = False
 
     @classmethod
     def of(cls, engine: AsyncEngine) -> SqliteThread | None:
@@ -104,6 +105,9 @@ class SqliteThread:
             connection.close()
 
     async def close(self) -> None:
-        """Closes the connection (after the batch in hand, if any) and ends the thread."""
+        """Closes the connection (after the batch in hand, if any) and ends the thread; again, nothing."""
+        if self._closed:
+            return
+        self._closed = True
         await asyncio.get_running_loop().run_in_executor(self._executor, self._forget)
         self._executor.shutdown(wait=True)

@@ -96,7 +96,7 @@ class SqlUsageStore:
             async with self._engine.begin() as conn:
                 if dialect.name == "postgresql":
                     stored = set((await conn.exec_driver_sql(insert.sql, insert.final(values))).scalars())
-                    inserted = [e for e in events if not e.event_id or e.event_id in stored]
+                    inserted = _among(events, stored)
                 else:
                     count = (await conn.exec_driver_sql(insert.sql, insert.final(values))).rowcount
                     inserted = list(events) if count == len(events) else await _inserted(conn, events, count)
@@ -131,7 +131,7 @@ class _SqliteBatch:
         if count != len(events):  # a replay: the inserted ones are the rows with the largest ids
             found = connection.execute(_NEWEST, (count,)).fetchall() if count else []
             stored = {event_id for (event_id,) in found}
-            inserted = [e for e in events if not e.event_id or e.event_id in stored]
+            inserted = _among(events, stored)
             upserts = rollups.statements(self._dialect, fold_all(inserted))
         for sql, rows in upserts:
             connection.executemany(sql, rows)
@@ -140,6 +140,7 @@ class _SqliteBatch:
             connection.executemany(sql, rows)
 
 
+#: :func:`_inserted`'s query, as the SQLite thread runs it.
 _NEWEST = "SELECT event_id FROM usage_events ORDER BY id DESC LIMIT ?"
 
 
@@ -223,7 +224,11 @@ async def _inserted(conn: AsyncConnection, events: Sequence[UsageEvent], count: 
     if not count:
         return []
     query = select(usage_events.c.event_id).order_by(usage_events.c.id.desc()).limit(count)
-    stored = set((await conn.execute(query)).scalars())
+    return _among(events, set((await conn.execute(query)).scalars()))
+
+
+def _among(events: Sequence[UsageEvent], stored: Collection[str | None]) -> list[UsageEvent]:
+    """The events the insert just made, given the ids it reports (an event without an id always is)."""
     return [e for e in events if not e.event_id or e.event_id in stored]
 
 
