@@ -55,6 +55,17 @@ def counts(url: str) -> tuple[int, int]:
     return asyncio.run(query())
 
 
+def settled_counts(url: str, quiet_s: float = 1.0) -> tuple[int, int]:
+    """The counts once they have stopped moving for ``quiet_s`` (a replay has finished)."""
+    last = counts(url)
+    while True:
+        time.sleep(quiet_s)
+        now = counts(url)
+        if now == last:
+            return now
+        last = now
+
+
 class TcpProxy:
     """Forwards 127.0.0.1:``port`` to PostgreSQL; :meth:`cut` closes every connection and refuses
     new ones until :meth:`restore`."""
@@ -126,6 +137,7 @@ class Load:
 
     def __init__(self, server: Server, key: str, threads: int = 12) -> None:
         self.answered = 0
+        self.clients = threads
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [
@@ -204,7 +216,12 @@ def test_sigkill_under_load_loses_no_answered_call(sim: Sim, tmp_path: Path) -> 
         restarted = start_server(url, extra_env=env)
         try:
             wait_for(lambda: counts(url)[0] >= answered, timeout=20, interval=0.1)
-            assert counts(url) == (answered, answered)
+            rows, requests = settled_counts(url)
+            # Every answered call is stored, once. A call is journaled as it ends, just before its
+            # last bytes go out, so a call the kill cut in that instant is stored too (its upstream
+            # tokens were spent) though its client saw no full answer: at most one per client.
+            assert answered <= rows <= answered + load.clients
+            assert requests == rows
         finally:
             stop(restarted.process)
         assert leftover_segments(tmp_path / "journal") == []
