@@ -191,11 +191,14 @@ def check(target: Target, mode: str, attempts: int = 1) -> None:
     raise Failed(f"{target.name} {mode}: {problem}")
 
 
-def start_reference(procs: Processes, upstream: str) -> tuple[Started, Target]:
+def start_reference(
+    procs: Processes, upstream: str, wrap: list[str] | None = None, ready_s: float = 30.0
+) -> tuple[Started, Target]:
+    """The reference proxy; ``wrap`` (bench/instructions.py: valgrind) goes before its command."""
     port = free_port()
     argv = [sys.executable, str(BENCH / "refproxy.py"), "--port", str(port), "--upstream", upstream]
-    entry = procs.start("refproxy", pinned(PROXY_CPU, argv))
-    wait_listening(port, entry)
+    entry = procs.start("refproxy", pinned(PROXY_CPU, [*(wrap or []), *argv]))
+    wait_listening(port, entry, ready_s)
     return entry, Target("reference", f"http://{HOST}:{port}", pid=entry.process.pid)
 
 
@@ -282,6 +285,9 @@ def start_headwater(
     workers: int = 1,
     pin: bool = True,
     label: str | None = None,
+    wrap: list[str] | None = None,
+    ready_s: float = 60.0,
+    more_settings: dict[str, str] | None = None,
 ) -> Headwater:
     """``headwater serve`` (1 worker, its own SQLite file) with the models, the user, the policy and keys.
 
@@ -292,7 +298,9 @@ def start_headwater(
     uses the Redis limiter under a random key prefix, deleted again when the run ends. Each key is
     tried until the gateway knows it; the caller checks the rate-limit headers and runs the token
     target's ``verify``. ``workers`` > 1 (``--workers``, needs ``redis``), ``pin=False`` (not on
-    PROXY_CPU) and ``label`` (the name of its log, database and YAML files) are for bench/scaling.py.
+    PROXY_CPU) and ``label`` (the name of its log, database and YAML files) are for bench/scaling.py;
+    ``wrap`` (a command put before ``headwater serve``: valgrind), ``ready_s`` and ``more_settings``
+    (``HEADWATER_*`` settings) for bench/instructions.py.
     """
     name = label or ("headwater-redis" if redis else "headwater")
     port = free_port()
@@ -304,6 +312,7 @@ def start_headwater(
         "HEADWATER_LOG_LEVEL": "warning",
         ANTHROPIC_KEY_ENV: "sk-ant-bench-" + secrets.token_hex(8),
     }
+    settings |= more_settings or {}
     if names is None:
         names = [POLICY_REDIS] if redis else [HEADWATER]
     if OIDC in names:
@@ -326,11 +335,11 @@ def start_headwater(
 
         procs.cleanups.append(forget)
     headwater = str(VENV_BIN / "headwater")
-    argv = [headwater, "serve", "--host", HOST, "--port", str(port)]
+    argv = [*(wrap or []), headwater, "serve", "--host", HOST, "--port", str(port)]
     argv += ["--workers", str(workers)] if workers > 1 else []
     entry = procs.start(name, pinned(PROXY_CPU, argv) if pin else argv, clean_env(**settings))
     base = f"http://{HOST}:{port}"
-    wait_http(f"{base}/readyz", entry, timeout=60)
+    wait_http(f"{base}/readyz", entry, timeout=ready_s)
 
     cli_env = clean_env(HEADWATER_URL=base, HEADWATER_TOKEN=token)
     resources = procs.directory / f"{name}.yaml"
