@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip
 CONSOLE := src/headwater/console/index.html
 UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
 
-.PHONY: run test static-checks lint typecheck contracts pytest bench bench-soak bench-org bench-usage lock services clean openapi console ui-check browser wheel screenshots
+.PHONY: run test static-checks lint typecheck contracts pytest bench bench-soak bench-instructions bench-org bench-usage lock services clean openapi console ui-check browser wheel screenshots
 
 # ---- environments (installed from the lock files, exactly what CI tested) ----
 $(BIN)/python:
@@ -103,6 +103,13 @@ bench: $(VENV)/.dev-installed
 # RSS flat and under 150 MB, no file descriptor or task leak; ARGS="--requests 200000" for a shorter run.
 bench-soak: $(VENV)/.dev-installed
 	@bash bench/run.sh --soak $(ARGS)
+
+# ---- make bench-instructions: instructions per request under callgrind, reference vs Headwater (issue 16) ----
+# Counts, not time: what a noisy machine cannot disturb. Installs valgrind (Debian) when missing.
+bench-instructions: $(VENV)/.dev-installed
+	@command -v valgrind >/dev/null || apt-get install -y -q valgrind >/dev/null || sudo apt-get install -y -q valgrind >/dev/null
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt-get install -y -q nginx-light >/dev/null || sudo apt-get install -y -q nginx-light >/dev/null
+	$(BIN)/python bench/instructions.py $(ARGS)
 
 # ---- make bench-org: 100k keys, two replicas on PostgreSQL + Redis, changes under load (issue 11) ----
 # Options after ARGS=, e.g. make bench-org ARGS="--keys 10000 --phase-s 10"; needs wrk and services.
