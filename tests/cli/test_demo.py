@@ -70,6 +70,9 @@ def test_demo_prints_snippets_that_work(tmp_path: Path) -> None:
             rest, _ = process.communicate(timeout=40)
         except subprocess.TimeoutExpired:
             process.kill()
-            raise
+            output, _ = process.communicate()
+            raise AssertionError(
+                f"the demo did not stop within 40 s of Ctrl-C; its output:\n{output[-4000:]}"
+            ) from None
     assert process.returncode == 0, rest
     assert "stopped" in rest
