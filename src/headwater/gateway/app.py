@@ -18,7 +18,6 @@ from headwater.gateway.apis.base import ClientApi
 from headwater.gateway.asgi import Headers, Receive, Scope, Send, read_body, send_bytes
 from headwater.gateway.auth import Authenticator
 from headwater.gateway.proxy import Proxy
-from headwater.serving import disconnects
 from headwater.snapshot import KeyView, ModelView, Snapshot
 
 if TYPE_CHECKING:
@@ -135,7 +134,6 @@ class Gateway:
                     request_id=rid,
                     headers=headers,
                     started=started,
-                    disconnects=disconnects.of(scope),
                 )
             elif path == "/v1/models" or path.startswith("/v1/models/"):
                 if method != "GET":

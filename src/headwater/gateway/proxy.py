@@ -54,7 +54,6 @@ from headwater.gateway.upstream import (
 from headwater.gateway.wire.base import WireError
 from headwater.serving.body import BodyTimer
 from headwater.serving.deadlines import Deadlines
-from headwater.serving.disconnects import Disconnects
 from headwater.snapshot import KeyView, Snapshot
 from headwater.usage.events import UsageEvent, UsageSink
 
@@ -108,10 +107,8 @@ class Proxy:
         request_id: str,
         headers: Headers,
         started: float,
-        disconnects: Disconnects | None = None,
     ) -> None:
-        """Serve an authenticated call (``key``, checked against ``snapshot``); ``disconnects``: the
-        server's notice of the client leaving, when it gives one (else ``receive`` is watched)."""
+        """Serve an authenticated call (``key``, checked against ``snapshot``)."""
         raw = await read_body(receive, self._max_body, content_length, self._body_timer)
         inbound = api.parse(raw)
         model = outbound.model_for(api, snapshot, key, inbound.model)
@@ -129,7 +126,7 @@ class Proxy:
             call.prompt_estimate = ticket.prompt_estimate
         self.in_flight += 1
         try:
-            await self._forward(api, inbound, call, receive, send, headers, disconnects)
+            await self._forward(api, inbound, call, receive, send, headers)
         except GatewayError as error:
             event = await self._account(call, status="error", http_status=error.status, usage=None)
             await self._settle(call, event)
@@ -170,14 +167,7 @@ class Proxy:
             )
 
     async def _forward(
-        self,
-        api: ClientApi,
-        inbound: Inbound,
-        call: Call,
-        receive: Receive,
-        send: Send,
-        headers: Headers,
-        disconnects: Disconnects | None,
+        self, api: ClientApi, inbound: Inbound, call: Call, receive: Receive, send: Send, headers: Headers
     ) -> None:
         loop = asyncio.get_running_loop()
         failure: GatewayError | None = None
@@ -213,8 +203,9 @@ class Proxy:
         if status >= 300:
             await self._upstream_error(api, provider, call, response, send, headers, deadline)
         elif streamed:
-            watch = (receive, disconnects)
-            await self._stream(api, inbound, provider, native, call, response, watch, send, headers, deadline)
+            await self._stream(
+                api, inbound, provider, native, call, response, receive, send, headers, deadline
+            )
         else:
             await self._complete(api, inbound, provider, native, call, response, send, headers, deadline)
 
@@ -285,7 +276,7 @@ class Proxy:
         native: bool,
         call: Call,
         response: aiohttp.ClientResponse,
-        watch: tuple[Receive, Disconnects | None],
+        receive: Receive,
         send: Send,
         headers: Headers,
         deadline: float,
@@ -313,7 +304,7 @@ class Proxy:
         try:
             try:
                 with self._deadlines.within(deadline):
-                    client_left = await relay_watching(work, *watch)
+                    client_left = await relay_watching(work, receive)
             except TimeoutError:
                 error = deadline_error(deployment, deployment.deadline_s or self._deadline)
                 state.failure = sse.Cut(error.message, "upstream_deadline_exceeded", 504)

@@ -16,10 +16,6 @@ connection is closed: what one request's headers can hold is that bound plus one
 
 Cost: one timer per connection and none per request whose headers arrive in one read (the usual
 case); a request whose headers span reads arms one timer and counts its reads.
-
-Each request's scope also carries the connection's :class:`~headwater.serving.disconnects.Disconnects`
-(``scope["extensions"]["headwater.disconnects"]["disconnects"]``), called when the connection is
-lost.
 """
 
 from __future__ import annotations
@@ -31,8 +27,6 @@ from typing import Any
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
-
-from headwater.serving.disconnects import EXTENSION, Disconnects
 
 log = logging.getLogger("headwater.serving")
 
@@ -58,9 +52,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._header_timer: asyncio.TimerHandle | None = None
         self._in_headers = False
         self._header_bytes = 0
-        self._disconnects = Disconnects()
-        # each request's scope["extensions"]; an extension's value is a dict (the ASGI spec)
-        self._extensions: dict[str, dict[object, object]] = {EXTENSION: {"disconnects": self._disconnects}}
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -83,7 +74,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_headers = True
         self._header_bytes = 0
         super().on_message_begin()
-        self.scope["extensions"] = self._extensions
 
     def on_headers_complete(self) -> None:
         self._in_headers = False
@@ -93,7 +83,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
-        self._disconnects.connection_lost()
 
     def _arm(self) -> None:
         if self._header_timeout is not None and self._header_timer is None:
