@@ -55,15 +55,17 @@ def counts(url: str) -> tuple[int, int]:
     return asyncio.run(query())
 
 
-def settled_counts(url: str, quiet_s: float = 1.0) -> tuple[int, int]:
+def settled_counts(url: str, quiet_s: float = 1.0, timeout_s: float = 30.0) -> tuple[int, int]:
     """The counts once they have stopped moving for ``quiet_s`` (a replay has finished)."""
+    deadline = time.monotonic() + timeout_s
     last = counts(url)
-    while True:
+    while time.monotonic() < deadline:
         time.sleep(quiet_s)
         now = counts(url)
         if now == last:
             return now
         last = now
+    raise AssertionError(f"the usage counts were still moving after {timeout_s:g} s: {last}")
 
 
 class TcpProxy:
