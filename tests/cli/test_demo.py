@@ -33,7 +33,13 @@ def _read_banner(process: subprocess.Popen[str], timeout: float = 60) -> str:
     raise AssertionError("no banner:\n" + "".join(lines))
 
 
-def test_demo_prints_snippets_that_work(tmp_path: Path) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("sigint", ["default", "inherited ignored"])
+def test_demo_prints_snippets_that_work(tmp_path: Path, sigint: str) -> None:
+    # "inherited ignored": SIGINT ignored from the start, as for `make run &` in a shell without job control
     port, sim_port = free_port(), free_port()
     env = {**os.environ, "HEADWATER_DATA_DIR": str(tmp_path / ".headwater"), "COLUMNS": "200"}
     env.pop("HEADWATER_ADMIN_TOKEN", None)
@@ -44,6 +50,8 @@ def test_demo_prints_snippets_that_work(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_ignore_sigint if sigint == "inherited ignored" else None,
+        start_new_session=True,  # its server and simulator too can be killed if it hangs
     )
     try:
         banner = _read_banner(process)
@@ -69,7 +77,7 @@ def test_demo_prints_snippets_that_work(tmp_path: Path) -> None:
         try:
             rest, _ = process.communicate(timeout=40)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             output, _ = process.communicate()
             raise AssertionError(
                 f"the demo did not stop within 40 s of Ctrl-C; its output:\n{output[-4000:]}"

@@ -130,6 +130,9 @@ def demo(
     sim_port: Annotated[int, typer.Option("--sim-port")] = 8001,
 ) -> None:
     """Start the simulator and Headwater on SQLite, register the simulated models, print a demo key."""
+    # Ctrl-C stops everything, even where SIGINT came ignored (a job started with `&` by a shell
+    # without job control): Python keeps an inherited SIG_IGN instead of raising KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     host = "127.0.0.1"
     for what, number in (("Headwater", port), ("the simulator", sim_port)):
         if not _port_free(host, number):
