@@ -133,6 +133,7 @@ class Headwater:
             connect_timeout_s=settings.upstream_connect_timeout_s,
             timeout_s=settings.upstream_timeout_s,
             pool_size=settings.upstream_pool_size,
+            client=settings.upstream_client,
         )
         self.runtime = RuntimeScraper(lambda: self.snapshots.current, settings.runtime_scrape_interval_s)
         self.limit_events = BatchWriter(

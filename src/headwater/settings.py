@@ -147,6 +147,11 @@ class Settings(BaseSettings):
         300.0, gt=0, description="Default upstream timeout (until the response starts and between chunks)."
     )
     upstream_pool_size: int = Field(1000, ge=1)
+    upstream_client: Literal["auto", "aiohttp"] = Field(
+        "auto",
+        description="auto: Headwater's own HTTP/1.1 client for http:// upstreams, aiohttp for https://; "
+        "aiohttp: aiohttp for every upstream.",
+    )
     snapshot_poll_interval_s: float = Field(
         0.25, gt=0, le=60.0, description="Change detection period (a safety net when Redis notifies)."
     )

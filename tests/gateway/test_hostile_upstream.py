@@ -1,7 +1,8 @@
 """The gateway against a hostile upstream (issue 9, items 13-17).
 
-A real ``headwater serve`` in front of ``tests.gateway.hostile``: responses too large, streams
-without separators or that never end, redirects, upstreams that echo credentials or refuse them.
+A real ``headwater serve`` in front of ``tests.gateway.hostile``, with each upstream client: responses
+too large, streams without separators or that never end, redirects, upstreams that echo credentials
+or refuse them.
 """
 
 from __future__ import annotations
@@ -60,12 +61,17 @@ def upstream() -> Iterator[Hostile]:
         yield started
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, upstream: Hostile) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=["auto", "aiohttp"])
+def server(
+    tmp_path_factory: pytest.TempPathFactory, upstream: Hostile, request: pytest.FixtureRequest
+) -> Iterator[Server]:
+    """Both upstream clients: Headwater's own (``auto``, for this ``http://`` upstream) and aiohttp's
+    (``https://`` upstreams, or everything under ``HEADWATER_UPSTREAM_CLIENT=aiohttp``)."""
     with database("sqlite", tmp_path_factory.mktemp("db")) as url:
         started = start_server(
             url,
             extra_env={
+                "HEADWATER_UPSTREAM_CLIENT": request.param,
                 "HEADWATER_MAX_RESPONSE_BYTES": str(MAX_RESPONSE),
                 "HEADWATER_LOG_LEVEL": "debug",
                 CREDENTIAL_ENV: CREDENTIAL,

@@ -30,7 +30,6 @@ import contextlib
 import logging
 from typing import Any
 
-import aiohttp
 import orjson
 
 from headwater.errors import GatewayError
@@ -46,6 +45,7 @@ from headwater.gateway.router import attempts
 from headwater.gateway.upstream import (
     Unreachable,
     Upstream,
+    UpstreamResponse,
     broken_error,
     deadline_error,
     json_object,
@@ -210,7 +210,7 @@ class Proxy:
             await self._complete(api, inbound, provider, native, call, response, send, headers, deadline)
 
     async def _read(
-        self, call: Call, response: aiohttp.ClientResponse, deadline: float, limit: int | None = None
+        self, call: Call, response: UpstreamResponse, deadline: float, limit: int | None = None
     ) -> bytes:
         """The whole body, within the call's deadline and the response size cap."""
         deployment = call.deployment
@@ -228,7 +228,7 @@ class Proxy:
         provider: Provider,
         native: bool,
         call: Call,
-        response: aiohttp.ClientResponse,
+        response: UpstreamResponse,
         send: Send,
         headers: Headers,
         deadline: float,
@@ -275,7 +275,7 @@ class Proxy:
         provider: Provider,
         native: bool,
         call: Call,
-        response: aiohttp.ClientResponse,
+        response: UpstreamResponse,
         receive: Receive,
         send: Send,
         headers: Headers,
@@ -358,7 +358,7 @@ class Proxy:
         api: ClientApi,
         provider: Provider,
         call: Call,
-        response: aiohttp.ClientResponse,
+        response: UpstreamResponse,
         send: Send,
         headers: Headers,
         deadline: float,

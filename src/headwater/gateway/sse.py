@@ -20,17 +20,16 @@ stream was cut, whatever cut it.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import orjson
 
 from headwater.clock import monotonic
 from headwater.errors import error_body
 from headwater.gateway.asgi import Send
+from headwater.gateway.upstream import BROKEN, UpstreamResponse
 from headwater.gateway.wire.base import UsageSniffer
 
 DONE = b"data: [DONE]"
@@ -161,7 +160,7 @@ def _usage_of(event: bytes) -> tuple[dict[str, Any] | None, bool]:
 
 
 async def relay(
-    response: aiohttp.ClientResponse,
+    response: UpstreamResponse,
     send: Send,
     state: StreamState,
     *,
@@ -200,7 +199,7 @@ async def relay(
                     EVENT_TOO_LARGE,
                 )
                 return
-    except (TimeoutError, aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
+    except (TimeoutError, *BROKEN) as exc:
         state.failure = broken(exc)
         return
     finally:

@@ -9,11 +9,8 @@ proxy sends the stream's end (:meth:`EventEncoder.end`) or its terminal error ev
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine
 from typing import Any
-
-import aiohttp
 
 from headwater.clock import monotonic
 from headwater.gateway import sse
@@ -22,12 +19,13 @@ from headwater.gateway.asgi import Send
 from headwater.gateway.providers.base import Provider
 from headwater.gateway.scrub import scrub
 from headwater.gateway.sse import EVENT_TOO_LARGE, INCOMPLETE, Cut, StreamState, broken
+from headwater.gateway.upstream import BROKEN, UpstreamResponse
 from headwater.gateway.wire.base import ChunkDecoder, EventEncoder, UsageSniffer
 from headwater.snapshot import DeploymentView
 
 
 async def relay(
-    response: aiohttp.ClientResponse,
+    response: UpstreamResponse,
     send: Send,
     state: StreamState,
     decoder: ChunkDecoder,
@@ -58,7 +56,7 @@ async def relay(
                     EVENT_TOO_LARGE,
                 )
                 return
-    except (TimeoutError, aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
+    except (TimeoutError, *BROKEN) as exc:
         state.failure = broken(exc)
         return
     finally:
@@ -74,7 +72,7 @@ def relay_for(
     native: bool,
     deployment: DeploymentView,
     public_model: str,
-    response: aiohttp.ClientResponse,
+    response: UpstreamResponse,
     send: Send,
     state: StreamState,
     max_event_bytes: int,
