@@ -19,7 +19,8 @@ from headwater.gateway import upstream_pool
 from headwater.gateway.upstream_http import HIGH_WATER, MAX_HEAD_BYTES, UpstreamBroken
 from headwater.gateway.upstream_pool import Pool
 
-Reader, Writer = asyncio.StreamReader, asyncio.StreamWriter
+Reader = asyncio.StreamReader
+Writer = asyncio.StreamWriter
 Handler = Callable[[Reader, Writer, "Upstream"], Awaitable[None]]
 Serve = Callable[[Handler], Awaitable["Upstream"]]
 HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer upstream-credential"}
