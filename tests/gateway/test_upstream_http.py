@@ -335,3 +335,35 @@ async def test_a_body_nobody_reads_stops_the_reading_not_the_memory(pool: Pool, 
     assert len(await response.read()) == size
     response.release()
     assert pool.open == 1
+
+
+async def test_closing_a_released_response_leaves_its_connection_to_the_next(
+    pool: Pool, serve: Serve
+) -> None:
+    upstream = await serve(ok)
+    first = await pool.post(upstream.url(), HEADERS, b"{}", 5)
+    await first.read()
+    first.release()
+    second = await pool.post(upstream.url(), HEADERS, b"{}", 5)  # the same connection
+    first.close()  # late: must not close the connection that now serves the second
+    assert await second.read() == b'{"n": 2}'
+    second.release()
+    assert upstream.connections == 1 and pool.open == 1
+
+
+async def test_a_caller_cancelled_while_waiting_for_a_connection_leaves_no_trace(serve: Serve) -> None:
+    upstream = await serve(ok)
+    pool = Pool(limit=1, connect_timeout_s=2)
+    try:
+        first = await pool.post(upstream.url(), HEADERS, b"{}", 5)
+        cancelled = asyncio.create_task(pool.post(upstream.url(), HEADERS, b"{}", 5))
+        waiting = asyncio.create_task(pool.post(upstream.url(), HEADERS, b"{}", 5))
+        await asyncio.sleep(0.05)
+        await first.read()
+        first.release()  # wakes the first waiter ...
+        cancelled.cancel()  # ... which is cancelled before it runs: the turn passes on
+        response = await asyncio.wait_for(waiting, 2)
+        assert await response.read() == b'{"n": 2}'
+        assert cancelled.cancelled() and upstream.connections == 1
+    finally:
+        pool.close()

@@ -198,16 +198,20 @@ class Proxy:
             assert failure is not None
             raise failure
 
-        status = response.status
-        streamed = inbound.stream and response.content_type in (provider.stream_type, "text/event-stream")
-        if status >= 300:
-            await self._upstream_error(api, provider, call, response, send, headers, deadline)
-        elif streamed:
-            await self._stream(
-                api, inbound, provider, native, call, response, receive, send, headers, deadline
-            )
-        else:
-            await self._complete(api, inbound, provider, native, call, response, send, headers, deadline)
+        try:
+            status = response.status
+            streamed = inbound.stream and response.content_type in (provider.stream_type, "text/event-stream")
+            if status >= 300:
+                await self._upstream_error(api, provider, call, response, send, headers, deadline)
+            elif streamed:
+                await self._stream(
+                    api, inbound, provider, native, call, response, receive, send, headers, deadline
+                )
+            else:
+                await self._complete(api, inbound, provider, native, call, response, send, headers, deadline)
+        except BaseException:
+            response.close()  # whatever failed before the response was released (after, a no-op)
+            raise
 
     async def _read(
         self, call: Call, response: UpstreamResponse, deadline: float, limit: int | None = None

@@ -25,7 +25,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from headwater.errors import UpstreamTimeout, UpstreamUnavailable
-from headwater.gateway.upstream_http import UpstreamBroken
+from headwater.gateway.upstream_http import Response, UpstreamBroken
 from headwater.gateway.upstream_pool import Pool
 from headwater.snapshot import DeploymentView
 
@@ -183,7 +183,8 @@ async def read_capped(response: UpstreamResponse, deployment: DeploymentView, li
         if declared is not None:
             if declared > limit:
                 raise too_large_error(deployment, limit)
-            if "Content-Encoding" not in response.headers:  # exactly the declared bytes: read at once
+            # exactly the declared bytes: read at once (Headwater's client refuses compressed ones)
+            if isinstance(response, Response) or "Content-Encoding" not in response.headers:
                 body = await response.read()
                 clean = True
                 return body

@@ -56,6 +56,7 @@ class Response:
         "_buffered",
         "_connection",
         "_error",
+        "_finished",
         "_headers",
         "_waiter",
         "complete",
@@ -75,6 +76,7 @@ class Response:
         self._waiter: asyncio.Future[None] | None = None
         self.complete = False
         self.reusable = False
+        self._finished = False  # released or closed: the connection may serve another response
 
     @property
     def content(self) -> Response:
@@ -141,15 +143,21 @@ class Response:
 
     def release(self) -> None:
         """Done with the response: its connection goes back to the pool if the body was read to its
-        end and the server keeps it open, else it is closed."""
+        end and the server keeps it open, else it is closed. Only the first release or close acts."""
+        if self._finished:
+            return
+        self._finished = True
         if self.complete and self.reusable and not self._buffer:
             self._connection.idle()
         else:
             self._connection.close()
 
     def close(self) -> None:
-        """Done with the response, whatever was read: its connection is closed."""
-        self._connection.close()
+        """Done with the response, whatever was read: its connection is closed (unless it was
+        released before: then it may be serving another response)."""
+        if not self._finished:
+            self._finished = True
+            self._connection.close()
 
 
 class Connection(asyncio.Protocol):

@@ -75,9 +75,12 @@ class Pool:
             self._waiters.append(waiter)
             try:
                 await waiter
-            finally:
+            except BaseException:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
+                elif waiter.done() and not waiter.cancelled():
+                    self._wake_one()  # woken, then cancelled: the turn goes to the next caller
+                raise
 
     async def _connect(self, key: tuple[str, int]) -> Connection:
         self._connecting += 1
