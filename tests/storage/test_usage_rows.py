@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from headwater.storage.sql import migrate
+from headwater.storage.sql import migrate, refusals
 from headwater.storage.sql import usage as store
 from headwater.storage.sql.database import create_engine
 from headwater.storage.sql.tables import usage_events
@@ -109,7 +109,7 @@ async def test_a_batch_is_made_into_rows_a_slice_at_a_time_and_a_backlog_in_bigg
     fell behind (up to ten batches in one transaction) takes bigger slices, so that it catches up
     with a gateway whose every loop turn runs dozens of calls. Every event is stored either way."""
     sizes: list[int] = []
-    made = store.rows_of
+    made = refusals.rows_of
 
     def counted(events: Sequence[UsageEvent], row: Callable[[UsageEvent], Any]) -> list[Any]:
         sizes.append(len(events))
