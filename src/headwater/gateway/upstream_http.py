@@ -261,7 +261,10 @@ class Connection(asyncio.Protocol):
         self._head = False
         self._head_bytes = 0
         self.read_timeout = read_timeout
-        self._transport.writelines((head, body))
+        if len(body) < 65536:
+            self._transport.write(head + body)  # a copy of a small body costs less than writelines
+        else:
+            self._transport.writelines((head, body))
         return response
 
     async def headers(self, response: Response) -> None:
