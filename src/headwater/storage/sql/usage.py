@@ -42,8 +42,9 @@ class SqlUsageStore:
       plus one, and the transaction holds the database's only write lock until it commits.
 
     Rows and rollups are made before the transaction, a slice at a time (:data:`SLICE` events, or a
-    :data:`SLICES`-th of a bigger batch), yielding to the event loop between slices; the rollups folded then are written when every event was
-    inserted (the usual case), else the events inserted are folded again."""
+    :data:`SLICES`-th of a bigger batch), yielding to the event loop between slices; the rollups
+    folded then are written when every event was inserted (the usual case), else the events inserted
+    are folded again."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
