@@ -31,6 +31,7 @@ class Upstream:
     handler: Handler
     port: int = 0
     connections: int = 0
+    closed: int = 0
     requests: list[bytes] = field(default_factory=list)
 
     def url(self, path: str = "/v1/chat/completions") -> URL:
@@ -51,6 +52,7 @@ class Upstream:
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            self.closed += 1
             writer.close()
 
 
@@ -365,5 +367,26 @@ async def test_a_caller_cancelled_while_waiting_for_a_connection_leaves_no_trace
         response = await asyncio.wait_for(waiting, 2)
         assert await response.read() == b'{"n": 2}'
         assert cancelled.cancelled() and upstream.connections == 1
+    finally:
+        pool.close()
+
+
+async def test_a_full_pool_closes_one_idle_connection_for_another_upstream(serve: Serve) -> None:
+    first, other = await serve(ok), await serve(ok)
+    pool = Pool(limit=2, connect_timeout_s=2)
+    try:
+        both = await asyncio.gather(*(pool.post(first.url(), HEADERS, b"{}", 5) for _ in range(2)))
+        for response in both:
+            await response.read()
+            response.release()
+        assert first.connections == 2 and pool.open == 2  # both idle now
+        response = await asyncio.wait_for(pool.post(other.url(), HEADERS, b"{}", 5), 2)
+        assert await response.read() == b'{"n": 1}'
+        response.release()
+        await asyncio.sleep(0.05)
+        assert first.closed == 1 and pool.open == 2  # one made room, the other is still pooled
+        again = await pool.post(first.url(), HEADERS, b"{}", 5)
+        await again.read()
+        assert first.connections == 2  # the one left was reused
     finally:
         pool.close()

@@ -69,8 +69,9 @@ class Pool:
                     connection.close()
             if self._open + self._connecting < self._limit:
                 return await self._connect(key)
-            if self._evict_idle():
-                continue
+            # Full: the oldest idle connection (of any upstream) is closed to make room; the pool
+            # learns of it a moment later (lost), which wakes the next waiter.
+            self._evict_idle()
             waiter = self.loop.create_future()
             self._waiters.append(waiter)
             try:
@@ -94,17 +95,15 @@ class Pool:
             self._wake_one()
         return connection
 
-    def _evict_idle(self) -> bool:
-        """Closes the oldest idle connection (of any upstream) to make room: True if there was one."""
+    def _evict_idle(self) -> None:
+        """Closes the oldest idle connection, of any upstream, if there is one."""
         oldest: Connection | None = None
         for connections in self._idle.values():
             if connections and (oldest is None or connections[0].idle_since < oldest.idle_since):
                 oldest = connections[0]
-        if oldest is None:
-            return False
-        self._idle[oldest.key].remove(oldest)
-        oldest.close()
-        return True
+        if oldest is not None:
+            self._idle[oldest.key].remove(oldest)
+            oldest.close()
 
     def opened(self) -> None:
         self._open += 1
