@@ -390,3 +390,19 @@ async def test_a_full_pool_closes_one_idle_connection_for_another_upstream(serve
         assert first.connections == 2  # the one left was reused
     finally:
         pool.close()
+
+
+async def test_a_second_response_nobody_asked_for_is_ignored_and_its_connection_dropped(
+    pool: Pool, serve: Serve
+) -> None:
+    async def twice(reader: Reader, writer: Writer, upstream: Upstream) -> None:
+        writer.write(answer(b"{}") + b"HTTP/1.1 500 Oops\r\nContent-Length: 5\r\n\r\nwrong")
+
+    upstream = await serve(twice)
+    for _ in range(2):
+        response = await pool.post(upstream.url(), HEADERS, b"{}", 5)
+        assert response.status == 200 and "content-length" in response.headers
+        assert await response.read() == b"{}"
+        assert response.content_length == 2 and len(response.raw_headers) == 2
+        response.release()
+    assert upstream.connections == 2  # the first connection was not reused

@@ -171,6 +171,7 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self.response: Response | None = None
         self._head = False  # the current response's status and headers are in
+        self._stray = False  # the server sent another response after it: ignored, never reused
         self._head_bytes = 0
         self._paused = False
         self.closed = False
@@ -214,13 +215,23 @@ class Connection(asyncio.Protocol):
         self._wake(response)
 
     # ---- httptools' callbacks
+    def on_message_begin(self) -> None:
+        response = self.response
+        if response is not None and response.complete:  # a response nobody asked for
+            self._stray = True
+            response.reusable = False
+            self.close()
+
     def on_header(self, name: bytes, value: bytes) -> None:
         assert self.response is not None
-        self.response.raw_headers.append((name, value))
+        if not self._stray:
+            self.response.raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         response = self.response
         assert response is not None
+        if self._stray:
+            return
         status = self._parser.get_status_code()
         if status < 200:  # an interim answer (103 Early Hints): the real one follows
             response.raw_headers.clear()
@@ -236,7 +247,7 @@ class Connection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         response = self.response
         assert response is not None
-        if not self._head:  # refused at its headers
+        if not self._head or self._stray:  # refused at its headers, or nobody asked for it
             return
         response._buffer.append(body)
         response._buffered += len(body)
@@ -248,7 +259,7 @@ class Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         response = self.response
         assert response is not None
-        if not self._head:  # the end of an interim answer
+        if not self._head or self._stray:  # the end of an interim answer, or of a stray one
             return
         response.complete = True
         response.reusable = self._parser.should_keep_alive()
@@ -259,6 +270,7 @@ class Connection(asyncio.Protocol):
         assert self._transport is not None
         self.response = response = Response(self)
         self._head = False
+        self._stray = False
         self._head_bytes = 0
         self.read_timeout = read_timeout
         if len(body) < 65536:
