@@ -10,7 +10,8 @@ upstreams, and every upstream under ``HEADWATER_UPSTREAM_CLIENT=aiohttp``, go th
 What it does:
 
 - one request at a time per connection, kept alive and reused unless the response said
-  ``Connection: close`` or was not read to its end; at most ``limit`` connections over all upstreams
+  ``Connection: close`` or was not read to its end; a second response the server sends unasked is
+  ignored and its connection closed; at most ``limit`` connections over all upstreams
   (:mod:`headwater.gateway.upstream_pool`);
 - a connect timeout, and a read timeout between any two reads;
 - bodies framed by ``Content-Length``, chunked, or the end of the connection. A body buffered past
