@@ -406,3 +406,23 @@ async def test_a_second_response_nobody_asked_for_is_ignored_and_its_connection_
         assert response.content_length == 2 and len(response.raw_headers) == 2
         response.release()
     assert upstream.connections == 2  # the first connection was not reused
+
+
+async def test_a_chunked_bodys_trailers_are_read_and_dropped_however_many(pool: Pool, serve: Serve) -> None:
+    async def trailers(reader: Reader, writer: Writer, upstream: Upstream) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        writer.write(b"2\r\n{}\r\n0\r\n")
+        for n in range(2000):  # 2 MB of trailers: far past what response headers may take
+            writer.write(b"X-Trailer-%d: %s\r\n" % (n, b"t" * 1000))
+            await writer.drain()
+        writer.write(b"\r\n")
+
+    upstream = await serve(trailers)
+    for _ in range(2):
+        response = await pool.post(upstream.url(), HEADERS, b"{}", 5)
+        assert await response.read() == b"{}"
+        assert len(response.raw_headers) == 2 and "x-trailer-0" not in response.headers
+        response.release()
+    assert upstream.connections == 1  # read to its end: the connection is reused

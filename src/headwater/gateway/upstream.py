@@ -119,11 +119,7 @@ class Upstream:
                 url, data=body, headers=headers, timeout=self._timeout(deployment), allow_redirects=False
             )
         except aiohttp.ClientConnectorError as exc:
-            reason = exc.os_error.strerror or "connection failed"
-            raise Unreachable(
-                f"The upstream for deployment {deployment.id} is unreachable ({reason}).",
-                code="upstream_unreachable",
-            ) from None
+            raise unreachable_error(deployment, exc.os_error) from None
         except TimeoutError:
             raise timeout_error(deployment) from None
         except aiohttp.ClientError as exc:
@@ -137,15 +133,18 @@ class Upstream:
         except TimeoutError:  # connecting or waiting for the headers (an OSError too: first)
             raise timeout_error(deployment) from None
         except OSError as exc:  # connecting failed: nothing was sent
-            raise Unreachable(
-                f"The upstream for deployment {deployment.id} is unreachable "
-                f"({exc.strerror or 'connection failed'}).",
-                code="upstream_unreachable",
-            ) from None
+            raise unreachable_error(deployment, exc) from None
         except UpstreamBroken as exc:
             raise broken_error(deployment, exc) from None
         except ValueError:
             raise broken_error(deployment, "a header of its request holds CR, LF or NUL") from None
+
+
+def unreachable_error(deployment: DeploymentView, exc: OSError) -> Unreachable:
+    reason = exc.strerror or "connection failed"
+    return Unreachable(
+        f"The upstream for deployment {deployment.id} is unreachable ({reason}).", code="upstream_unreachable"
+    )
 
 
 def timeout_error(deployment: DeploymentView) -> UpstreamTimeout:

@@ -16,6 +16,7 @@ What it does:
 - a connect timeout, and a read timeout between any two reads;
 - bodies framed by ``Content-Length``, chunked, or the end of the connection. A body buffered past
   :data:`HIGH_WATER` bytes stops the reading from the socket until the caller takes it;
+- a chunked body's trailers are read and dropped;
 - it asks for ``identity``: a compressed answer, or response headers past :data:`MAX_HEAD_BYTES`,
   are refused (:class:`UpstreamBroken`), as is a header name or value with CR, LF or NUL before
   anything is sent (``ValueError``). Redirects are answers like any other: never followed.
@@ -225,7 +226,9 @@ class Connection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         assert self.response is not None
-        if not self._stray:
+        # after the head: a chunked body's trailers, not kept (a hostile upstream could send them
+        # without end); a stray response's: ignored
+        if not self._head and not self._stray:
             self.response.raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
