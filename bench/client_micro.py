@@ -15,7 +15,9 @@ import argparse
 import shutil
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import uvloop
@@ -30,19 +32,24 @@ HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer bench", 
 PATHS = {"non-stream": "/v1/chat/completions", "stream": "/stream/v1/chat/completions"}
 
 
+async def timed(call: Callable[[], Awaitable[Any]], calls: int, stream: bool) -> float:
+    """CPU µs per call of ``call`` (a POST returning a response), its body read and released."""
+    started = time.process_time()
+    for _ in range(calls):
+        response = await call()
+        if stream:
+            async for _chunk in response.content.iter_any():
+                pass
+        else:
+            await response.read()
+        response.release()
+    return (time.process_time() - started) / calls * 1e6
+
+
 async def headwater(url: URL, calls: int, stream: bool) -> float:
     pool = Pool(limit=100, connect_timeout_s=5)
     try:
-        started = time.process_time()
-        for _ in range(calls):
-            response = await pool.post(url, HEADERS, BODY, 60)
-            if stream:
-                async for _chunk in response.content.iter_any():
-                    pass
-            else:
-                await response.read()
-            response.release()
-        return (time.process_time() - started) / calls * 1e6
+        return await timed(lambda: pool.post(url, HEADERS, BODY, 60), calls, stream)
     finally:
         pool.close()
 
@@ -50,18 +57,11 @@ async def headwater(url: URL, calls: int, stream: bool) -> float:
 async def with_aiohttp(url: URL, calls: int, stream: bool) -> float:
     timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_read=60)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
-        started = time.process_time()
-        for _ in range(calls):
-            response = await session.post(
-                url, data=BODY, headers=HEADERS, timeout=timeout, allow_redirects=False
-            )
-            if stream:
-                async for _chunk in response.content.iter_any():
-                    pass
-            else:
-                await response.read()
-            response.release()
-        return (time.process_time() - started) / calls * 1e6
+        return await timed(
+            lambda: session.post(url, data=BODY, headers=HEADERS, timeout=timeout, allow_redirects=False),
+            calls,
+            stream,
+        )
 
 
 async def measure(port: int, calls: int, rounds: int) -> None:
